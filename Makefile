@@ -1,0 +1,42 @@
+# pulselake — every entry point a user or CI needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+# The CPU build of torch lives in pip's local wheel folder on these machines.
+WHEELS := $(wildcard /opt/wheels)
+UV_FLAGS := --python $(BIN)/python --compile-bytecode $(if $(WHEELS),--find-links $(WHEELS),)
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup run test test-fast bench lock clean-lake
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv from requirements.lock (idempotent, fast when nothing changed)
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo "==> setting up $(VENV) from requirements.lock (first time takes a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv pip sync -q $(UV_FLAGS) requirements.lock
+	@$(BIN)/uv pip install -q $(UV_FLAGS) --no-deps -e .
+	@touch $(STAMP)
+	@echo "==> $(VENV) is ready"
+
+run: setup ## run the nightly pipeline over the embedded data into ./lake
+	$(BIN)/pulselake nightly
+
+test: setup ## run the whole test suite
+	$(BIN)/python -m pytest
+
+bench: setup ## run the benchmarks (not part of make test)
+	$(BIN)/python -m bench
+
+lock: ## re-resolve requirements.in into requirements.lock
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv==$(UV_VERSION); }
+	$(BIN)/uv pip compile requirements.in --python-version 3.11 $(if $(WHEELS),--find-links $(WHEELS),) -o requirements.lock
+
+clean-lake: ## delete the local lake folder
+	rm -rf lake

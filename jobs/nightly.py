@@ -1,0 +1,93 @@
+"""The nightly pipeline: landing -> bronze -> silver -> gold, over the embedded data by default."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Callable
+
+from deltalake import DeltaTable
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jobs.prices import pipeline as prices
+from jobs.resources.lake import Lake
+from jobs.steps import StepReport
+from lake_schema import TABLES
+
+
+def run_nightly(lake: Lake, start: date | None = None, end: date | None = None, console: Console | None = None) -> list[StepReport]:
+    console = console or Console(stderr=True)
+    reports: list[StepReport] = []
+    months: list[str] = []
+
+    def months_step() -> StepReport:
+        months.extend(prices.months_in_bronze(lake, start, end))
+        report = StepReport("plan months")
+        report.notes.append(f"{len(months)} months: {months[0]} .. {months[-1]}" if months else "no data in range")
+        return report
+
+    steps: list[tuple[str, Callable[[], StepReport]]] = [
+        ("landing: bundled daily bar files", lambda: prices.land(lake)),
+        ("bronze: parse landed lines", lambda: prices.bronze(lake)),
+        ("silver: symbols reference", lambda: prices.symbols(lake)),
+        ("plan: months to rebuild", months_step),
+        ("silver: validate and deduplicate bars", lambda: prices.silver(lake, months)),
+        ("gold: daily features", lambda: prices.gold(lake, months)),
+    ]
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False) as progress:
+        overall = progress.add_task("nightly", total=len(steps))
+        for label, step in steps:
+            progress.update(overall, description=f"[{len(reports) + 1}/{len(steps)}] {label}")
+            reports.append(step())
+            progress.advance(overall)
+        progress.update(overall, description="nightly pipeline finished")
+    return reports
+
+
+def table_row_counts(lake: Lake, names: list[str]) -> dict[str, int]:
+    """Live row counts read from the Delta log statistics (no data scan)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    counts = {}
+    for name in names:
+        actions = pa.table(DeltaTable(lake.uri(TABLES[name]), storage_options=lake.settings.storage_options).get_add_actions(flatten=True))
+        counts[name] = int(pc.sum(actions.column("num_records")).as_py() or 0) if actions.num_rows else 0
+    return counts
+
+
+def print_summary(lake: Lake, reports: list[StepReport], console: Console) -> None:
+    written: dict[str, int] = {}
+    quarantined: dict[str, int] = {}
+    warnings: dict[str, int] = {}
+    for report in reports:
+        for name, rows in report.tables.items():
+            written[name] = written.get(name, 0) + rows
+        for reason, rows in report.quarantined.items():
+            quarantined[reason] = quarantined.get(reason, 0) + rows
+        for rule, rows in report.warnings.items():
+            warnings[rule] = warnings.get(rule, 0) + rows
+    names = [n for n in TABLES if lake.exists(TABLES[n])]
+    totals = table_row_counts(lake, names)
+
+    tables = Table(title=f"Lake at {lake.settings.lake_root}")
+    for column in ("table", "written this run", "rows now", "location"):
+        tables.add_column(column, justify="right" if "row" in column or "written" in column else "left")
+    for name in names:
+        tables.add_row(name, f"{written.get(name, 0):,}", f"{totals[name]:,}", lake.uri(TABLES[name]))
+    console.print(tables)
+
+    steps = Table(title="Steps")
+    for column in ("step", "seconds", "notes"):
+        steps.add_column(column)
+    for report in reports:
+        notes = "; ".join(report.notes + report.skipped[:3] + ([f"+{len(report.skipped) - 3} more skipped"] if len(report.skipped) > 3 else []))
+        steps.add_row(report.step, f"{report.seconds:.1f}", notes)
+    console.print(steps)
+    if quarantined:
+        console.print("Quarantined this run (bronze.quarantine): " + ", ".join(f"{k}={v:,}" for k, v in sorted(quarantined.items())))
+    else:
+        console.print("Quarantined this run: none")
+    if warnings:
+        console.print("Kept with warnings: " + ", ".join(f"{k}={v:,}" for k, v in sorted(warnings.items())))

@@ -1,0 +1,41 @@
+"""Landing: daily bar files copied into the lake as raw lines, immutable.
+
+A file is landed once: its content hash is the Delta app-transaction id, so
+landing the same file again (a rerun, a retried task) commits nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.resources.lake import CommitResult, Lake, Txn
+from jobs.sources.bundled import BarFile, file_sha256
+from lake_schema.prices import DAILY_BAR_LINES
+
+
+def read_lines(spark: SparkSession, bar_file: BarFile, sha256: str, landed_at: datetime, ingest_date: date) -> DataFrame:
+    """The file's lines with 1-based line numbers (gzip files are read whole, in order)."""
+    text = spark.read.text(str(bar_file.path))
+    numbered = text.rdd.zipWithIndex().map(lambda pair: (pair[0][0], pair[1] + 1)).toDF("line STRING, line_number BIGINT")
+    return numbered.select(
+        F.lit(bar_file.source).alias("source"),
+        F.lit(bar_file.file_name).alias("source_file"),
+        F.lit(sha256).alias("file_sha256"),
+        F.col("line_number"),
+        F.col("line"),
+        F.lit(landed_at).cast("timestamp").alias("landed_at"),
+        F.lit(ingest_date).cast("date").alias("ingest_date"),
+    )
+
+
+def land_bar_file(lake: Lake, bar_file: BarFile, ingest_date: date | None = None) -> CommitResult:
+    sha256 = file_sha256(bar_file.path)
+    txn = Txn(app_id=f"land:{bar_file.source}:{sha256}")
+    if lake.txn_version(DAILY_BAR_LINES, txn.app_id) is not None:
+        return CommitResult(DAILY_BAR_LINES.name, "append", None, 0, skipped=True)
+    now = datetime.now(timezone.utc)
+    lines = read_lines(lake.spark, bar_file, sha256, now, ingest_date or now.date())
+    return lake.append(DAILY_BAR_LINES, lines, txn=txn)

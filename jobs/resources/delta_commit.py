@@ -1,0 +1,128 @@
+"""The one place that commits to a Delta log (through delta-rs).
+
+Kept apart from the Spark data source so the same commit path serves Spark
+writes, small Arrow writes and tests. Tables are created with the plain
+reader/writer protocol (no deletion vectors, no column mapping) so that
+delta-spark, Trino or DuckDB can read them too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, Transaction
+from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction
+
+from jobs.resources.delta_bridge import delta_rs_filters, partition_matches, partition_value_from_string
+
+COMMIT_TOKEN_KEY = "pulselake.commit_token"
+ROWS_KEY = "pulselake.rows"
+
+
+class TxnAlreadyCommitted(Exception):
+    """The app transaction was committed before; nothing new was written."""
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    schema: pa.Schema
+    partition_by: tuple[str, ...]
+    name: str
+    description: str
+
+
+def create_table_if_missing(uri: str, layout: TableLayout, storage_options: dict[str, str]) -> DeltaTable:
+    """Create an empty table from its spec; an existing table must agree with the spec."""
+    try:
+        table = DeltaTable(uri, storage_options=storage_options)
+    except TableNotFoundError:
+        return DeltaTable.create(
+            uri,
+            schema=layout.schema,
+            mode="ignore",
+            partition_by=list(layout.partition_by) or None,
+            name=layout.name,
+            description=layout.description,
+            storage_options=storage_options,
+        )
+    existing = set(pa.schema(table.schema()).names)
+    missing = [name for name in layout.schema.names if name not in existing]
+    if missing:
+        raise ValueError(
+            f"table {layout.name} at {uri} lacks columns {missing} that lake_schema declares; "
+            "migrate it (or start a fresh lake) before writing"
+        )
+    if list(table.metadata().partition_columns) != list(layout.partition_by):
+        raise ValueError(
+            f"table {layout.name} at {uri} is partitioned by {table.metadata().partition_columns}, "
+            f"lake_schema says {list(layout.partition_by)}"
+        )
+    return table
+
+
+def committed_txn_version(table: DeltaTable, app_id: str) -> int | None:
+    return table.transaction_version(app_id)
+
+
+def commit_adds(
+    *,
+    table_uri: str,
+    storage_options: dict[str, str],
+    adds: Sequence[dict[str, Any]],
+    mode: str,
+    replace_where: Sequence[tuple[str, str, Any]] = (),
+    txn: tuple[str, int] | None = None,
+    commit_token: str = "",
+) -> int | None:
+    """Commit written files in one transaction; return the new version, or None when the txn was already there."""
+    table = DeltaTable(table_uri, storage_options=storage_options)
+    if txn is not None:
+        seen = table.transaction_version(txn[0])
+        if seen is not None and seen >= txn[1]:
+            return None
+    schema = pa.schema(table.schema())
+    partition_by = list(table.metadata().partition_columns)
+    if mode == "overwrite" and replace_where:
+        _check_adds_inside(adds, replace_where, schema)
+    actions = [
+        AddAction(
+            path=add["path"],
+            size=add["size"],
+            partition_values=add["partition_values"],
+            modification_time=add["modification_time"],
+            data_change=True,
+            stats=add["stats"],
+        )
+        for add in adds
+    ]
+    rows = sum(json.loads(add["stats"])["numRecords"] for add in adds)
+    properties = CommitProperties(
+        custom_metadata={COMMIT_TOKEN_KEY: commit_token, ROWS_KEY: str(rows)},
+        app_transactions=[Transaction(app_id=txn[0], version=txn[1])] if txn else None,
+    )
+    table.create_write_transaction(
+        actions,
+        mode=mode,
+        schema=table.schema(),
+        partition_by=partition_by or None,
+        partition_filters=delta_rs_filters(replace_where) if replace_where else None,
+        commit_properties=properties,
+    )
+    return table.version()
+
+
+def _check_adds_inside(adds: Sequence[dict[str, Any]], filters: Sequence[tuple[str, str, Any]], schema: pa.Schema) -> None:
+    """replaceWhere semantics: every written row must lie inside the range being replaced."""
+    for add in adds:
+        typed = {
+            name: partition_value_from_string(value, schema.field(name).type)
+            for name, value in add["partition_values"].items()
+        }
+        if not partition_matches(typed, filters):
+            raise ValueError(
+                f"refusing to commit: data for partition {add['partition_values']} lies outside the replaced range {list(filters)}"
+            )

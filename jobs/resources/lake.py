@@ -1,0 +1,267 @@
+"""Lake I/O: the only way jobs read and write tables.
+
+Every operation takes a `lake_schema` TableSpec, so the schema, partitioning
+and merge key come from one place. Operations:
+
+* ``read(spec, where=...)`` — a Spark DataFrame of one pinned table version,
+  pruned by partition filters.
+* ``append(spec, df, txn=...)`` — add rows.
+* ``overwrite(spec, df, where=...)`` — replace exactly one partition range
+  (Delta's replaceWhere); rows outside the range are refused.
+* ``merge(spec, df)`` — upsert on the spec's merge key: the touched partitions
+  are rewritten with the source winning on key collisions.
+* ``txn=Txn(app_id, version)`` on any write makes it idempotent: a retried task
+  whose app transaction is already in the log writes nothing.
+
+The default engine commits through delta-rs (see `delta_bridge`); with
+``PULSELAKE_LAKE_ENGINE=delta-spark`` the same calls use Spark's native Delta
+connector where its jars can be fetched.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from deltalake import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.resources.delta_bridge import FORMAT_NAME, encode_schema, filters_to_json, partition_value_to_string
+from jobs.resources.delta_commit import COMMIT_TOKEN_KEY, ROWS_KEY, TableLayout, create_table_if_missing
+from jobs.resources.storage import join_uri
+from jobs.settings import Settings
+from lake_schema.spec import TableSpec
+
+PartitionFilter = tuple[str, str, Any]
+
+
+@dataclass(frozen=True)
+class Txn:
+    """A Delta app transaction: `version` is recorded under `app_id`; a write whose
+    version is not above the recorded one is skipped."""
+
+    app_id: str
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    table: str
+    operation: str
+    version: int | None
+    rows: int
+    skipped: bool = False
+
+
+class Lake:
+    def __init__(self, spark: SparkSession, settings: Settings) -> None:
+        self.spark = spark
+        self.settings = settings
+        self._ensured: set[str] = set()
+
+    # ------------------------------------------------------------ tables ---
+
+    def uri(self, spec: TableSpec) -> str:
+        return join_uri(self.settings.lake_root, spec.layer, spec.short_name)
+
+    def ensure(self, spec: TableSpec) -> DeltaTable:
+        """Create the table from its spec if it does not exist yet."""
+        table = create_table_if_missing(
+            self.uri(spec),
+            TableLayout(spec.arrow_schema(), spec.partition_by, spec.name, spec.description),
+            self.settings.storage_options,
+        )
+        self._ensured.add(spec.name)
+        return table
+
+    def exists(self, spec: TableSpec) -> bool:
+        return DeltaTable.is_deltatable(self.uri(spec), storage_options=self.settings.storage_options)
+
+    def delta_table(self, spec: TableSpec, version: int | None = None) -> DeltaTable:
+        if spec.name not in self._ensured:
+            self.ensure(spec)
+        return DeltaTable(self.uri(spec), version=version, storage_options=self.settings.storage_options)
+
+    def version(self, spec: TableSpec) -> int:
+        return self.delta_table(spec).version()
+
+    def txn_version(self, spec: TableSpec, app_id: str) -> int | None:
+        return self.delta_table(spec).transaction_version(app_id)
+
+    # -------------------------------------------------------------- read ---
+
+    def read(self, spec: TableSpec, where: Sequence[PartitionFilter] | None = None, version: int | None = None) -> DataFrame:
+        self._check_partition_filters(spec, where)
+        if self.settings.lake_engine == "delta-spark":
+            frame = self.spark.read.format("delta")
+            if version is not None:
+                frame = frame.option("versionAsOf", version)
+            df = frame.load(self.uri(spec))
+            return df.where(_filters_to_sql(where)) if where else df
+        pinned = self.delta_table(spec).version() if version is None else version
+        return (
+            self.spark.read.format(FORMAT_NAME)
+            .schema(spec.spark_ddl())
+            .options(
+                **self._options(spec),
+                version=str(pinned),
+                partition_filters=filters_to_json(where),
+                min_partitions=str(self.spark.sparkContext.defaultParallelism),
+            )
+            .load()
+        )
+
+    # ------------------------------------------------------------- write ---
+
+    def append(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
+        return self._write(spec, df, "append", None, txn)
+
+    def overwrite(
+        self, spec: TableSpec, df: DataFrame, where: Sequence[PartitionFilter] | None = None, txn: Txn | None = None
+    ) -> CommitResult:
+        """Replace the rows in `where` (partition filters) with `df`; the whole table when `where` is None."""
+        self._check_partition_filters(spec, where)
+        return self._write(spec, df, "overwrite", list(where) if where else None, txn)
+
+    def merge(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
+        """Upsert `df` on the spec's merge key; the source wins where keys collide."""
+        if not spec.merge_key:
+            raise ValueError(f"{spec.name} declares no merge key in lake_schema")
+        key = list(spec.merge_key)
+        if self._skip(spec, txn):
+            return CommitResult(spec.name, "merge", None, 0, skipped=True)
+        source = self._conform(spec, df)
+        duplicated = source.groupBy(*key).count().where("count > 1").limit(1).collect()
+        if duplicated:
+            raise ValueError(f"merge into {spec.name}: the source repeats key {duplicated[0].asDict()}")
+        if self.settings.lake_engine == "delta-spark":
+            return self._native_merge(spec, source, key, txn)
+        where: list[PartitionFilter] | None = None
+        if spec.partition_by:
+            column = spec.partition_by[0]
+            touched = [row[0] for row in source.select(column).distinct().collect()]
+            if not touched:
+                return CommitResult(spec.name, "merge", None, 0, skipped=True)
+            where = [(column, "in", touched)]
+        target = self.read(spec, where=where)
+        kept = target.join(source.select(*key), on=key, how="left_anti")
+        result = self._write(spec, kept.unionByName(source), "overwrite", where, txn)
+        return CommitResult(spec.name, "merge", result.version, result.rows, result.skipped)
+
+    # ----------------------------------------------------------- helpers ---
+
+    def _options(self, spec: TableSpec) -> dict[str, str]:
+        return {
+            "table_uri": self.uri(spec),
+            "storage_options": json.dumps(self.settings.storage_options),
+            "partition_by": json.dumps(list(spec.partition_by)),
+            "arrow_schema": encode_schema(spec.arrow_schema()),
+        }
+
+    def _skip(self, spec: TableSpec, txn: Txn | None) -> bool:
+        if txn is None:
+            return False
+        seen = self.txn_version(spec, txn.app_id)
+        return seen is not None and seen >= txn.version
+
+    def _conform(self, spec: TableSpec, df: DataFrame) -> DataFrame:
+        missing = [name for name in spec.column_names if name not in df.columns]
+        if missing:
+            raise ValueError(f"cannot write {spec.name}: the data lacks columns {missing}")
+        return df.select([F.col(c.name).cast(_spark_type(c.type)).alias(c.name) for c in spec.columns])
+
+    def _write(
+        self, spec: TableSpec, df: DataFrame, mode: str, where: list[PartitionFilter] | None, txn: Txn | None
+    ) -> CommitResult:
+        if self._skip(spec, txn):
+            return CommitResult(spec.name, mode, None, 0, skipped=True)
+        data = self._conform(spec, df)
+        if self.settings.lake_engine == "delta-spark":
+            return self._native_write(spec, data, mode, where, txn)
+        self.ensure(spec)
+        if spec.partition_by:
+            data = data.repartition(self.spark.sparkContext.defaultParallelism, *spec.partition_by)
+        token = uuid.uuid4().hex
+        options = {
+            **self._options(spec),
+            "mode": mode,
+            "replace_where": filters_to_json(where),
+            "target_file_rows": str(self.settings.target_file_rows),
+            "commit_token": token,
+        }
+        if txn is not None:
+            options.update(txn_app_id=txn.app_id, txn_version=str(txn.version))
+        data.write.format(FORMAT_NAME).mode("append").options(**options).save()
+        return self._result_of(spec, mode, token)
+
+    def _result_of(self, spec: TableSpec, mode: str, token: str) -> CommitResult:
+        table = DeltaTable(self.uri(spec), storage_options=self.settings.storage_options)
+        for entry in table.history(limit=20):
+            if entry.get(COMMIT_TOKEN_KEY) == token:
+                return CommitResult(spec.name, mode, int(entry["version"]), int(entry.get(ROWS_KEY, 0)))
+        # The writer found the app transaction already committed (a concurrent retry won).
+        return CommitResult(spec.name, mode, None, 0, skipped=True)
+
+    def _check_partition_filters(self, spec: TableSpec, where: Sequence[PartitionFilter] | None) -> None:
+        for column, _, _ in where or []:
+            if column not in spec.partition_by:
+                raise ValueError(
+                    f"{spec.name}: partition filters may only name partition columns {list(spec.partition_by)}, not {column!r}"
+                )
+
+    # ----------------------------------------- native delta-spark engine ---
+
+    def _native_write(
+        self, spec: TableSpec, data: DataFrame, mode: str, where: list[PartitionFilter] | None, txn: Txn | None
+    ) -> CommitResult:
+        self.ensure(spec)
+        writer = data.write.format("delta").mode(mode)
+        if where:
+            writer = writer.option("replaceWhere", _filters_to_sql(where))
+        if txn is not None:
+            writer = writer.option("txnAppId", txn.app_id).option("txnVersion", str(txn.version))
+        writer.save(self.uri(spec))
+        return CommitResult(spec.name, mode, self.version(spec), -1)
+
+    def _native_merge(self, spec: TableSpec, source: DataFrame, key: list[str], txn: Txn | None) -> CommitResult:
+        self.ensure(spec)
+        view = f"pulselake_merge_{uuid.uuid4().hex}"
+        source.createOrReplaceTempView(view)
+        condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
+        if txn is not None:
+            self.spark.conf.set("spark.databricks.delta.write.txnAppId", txn.app_id)
+            self.spark.conf.set("spark.databricks.delta.write.txnVersion", str(txn.version))
+        try:
+            self.spark.sql(
+                f"MERGE INTO delta.`{self.uri(spec)}` t USING {view} s ON {condition} "
+                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            )
+        finally:
+            self.spark.catalog.dropTempView(view)
+            if txn is not None:
+                self.spark.conf.unset("spark.databricks.delta.write.txnAppId")
+                self.spark.conf.unset("spark.databricks.delta.write.txnVersion")
+        return CommitResult(spec.name, "merge", self.version(spec), -1)
+
+
+def _spark_type(type_name: str) -> str:
+    from lake_schema.spec import _SPARK_TYPES
+
+    return _SPARK_TYPES[type_name]
+
+
+def _filters_to_sql(filters: Sequence[PartitionFilter]) -> str:
+    def literal(value: Any) -> str:
+        text = partition_value_to_string(value)
+        return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+    clauses = []
+    for column, op, value in filters:
+        if op in ("in", "not in"):
+            clauses.append(f"`{column}` {op.upper()} ({', '.join(literal(v) for v in value)})")
+        else:
+            clauses.append(f"`{column}` {op} {literal(value)}")
+    return " AND ".join(clauses)

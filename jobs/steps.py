@@ -1,0 +1,20 @@
+"""What every pipeline step reports, so runs end with one honest summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StepReport:
+    step: str
+    tables: dict[str, int] = field(default_factory=dict)  # table -> rows written this step
+    quarantined: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    warnings: dict[str, int] = field(default_factory=dict)  # warn rule -> rows kept but flagged
+    skipped: list[str] = field(default_factory=list)  # what was already done (idempotent reruns)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add_quarantine(self, counts: dict[str, int]) -> None:
+        for reason, count in counts.items():
+            self.quarantined[reason] = self.quarantined.get(reason, 0) + count

@@ -1,0 +1,64 @@
+"""The tick path: trades from the Finnhub stream and the 1-minute bars built from them."""
+
+from lake_schema.spec import Column, Rule, TableSpec
+
+BRONZE_TRADES = TableSpec(
+    name="bronze.trades",
+    description="Trades parsed from landed websocket frames, one row per trade, with lineage.",
+    columns=(
+        Column("record_id", "string", False, "landing file, line and position in the frame: one per received trade"),
+        Column("symbol", "string", False),
+        Column("price", "double"),
+        Column("volume", "double"),
+        Column("trade_ts", "timestamp", False, "exchange time (Finnhub's t, ms since epoch)"),
+        Column("conditions", "array<string>"),
+        Column("received_at", "timestamp", False),
+        Column("source_file", "string", False),
+        Column("line_number", "long", False),
+        Column("trade_date", "date", False),
+    ),
+    partition_by=("trade_date",),
+    merge_key=("record_id",),
+)
+
+SILVER_TRADES = TableSpec(
+    name="silver.trades",
+    description="Validated trades, deduplicated across re-sent frames, one row per distinct trade.",
+    columns=(
+        Column("trade_key", "string", False, "hash of symbol, time, price, volume and conditions"),
+        Column("symbol", "string", False),
+        Column("price", "double", False),
+        Column("volume", "double", False),
+        Column("trade_ts", "timestamp", False),
+        Column("conditions", "array<string>"),
+        Column("received_at", "timestamp", False),
+        Column("trade_date", "date", False),
+    ),
+    partition_by=("trade_date",),
+    merge_key=("trade_key",),
+    rules=(
+        Rule("price_positive", "price > 0", "a trade has a positive price"),
+        Rule("volume_not_negative", "volume >= 0", "volume is never negative"),
+        Rule("not_from_future", "trade_ts <= received_at + INTERVAL 5 SECONDS",
+             "a trade cannot be stamped after it was received (5 s clock skew allowed)"),
+    ),
+)
+
+BARS_1M = TableSpec(
+    name="silver.bars_1m",
+    description="1-minute OHLCV bars per symbol built from silver trades.",
+    columns=(
+        Column("symbol", "string", False),
+        Column("minute_start", "timestamp", False),
+        Column("open", "double", False),
+        Column("high", "double", False),
+        Column("low", "double", False),
+        Column("close", "double", False),
+        Column("volume", "double", False),
+        Column("vwap", "double", True),
+        Column("trade_count", "long", False),
+        Column("trade_date", "date", False),
+    ),
+    partition_by=("trade_date",),
+    merge_key=("symbol", "minute_start"),
+)
