@@ -1,0 +1,38 @@
+"""Shared fixtures: one real local Spark session for the whole run, a fresh real lake per test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Keep TensorFlow and BLAS from oversubscribing the 2-core CI machines.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    from jobs.resources.spark import get_spark
+    from jobs.settings import Settings
+
+    session = get_spark(Settings(lake_root=str(tmp_path_factory.mktemp("lake")), spark_master="local[2]"), "pulselake-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from jobs.settings import Settings
+
+    return Settings(lake_root=str(tmp_path / "lake"), spark_master="local[2]")
+
+
+@pytest.fixture
+def lake(spark, settings):
+    from jobs.resources.lake import Lake
+
+    return Lake(spark, settings)
