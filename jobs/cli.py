@@ -62,11 +62,19 @@ def tables() -> None:
     from lake_schema import TABLES
 
     out = Table(title="lake_schema tables")
-    for column in ("table", "partitioned by", "merge key", "rules", "description"):
+    out.add_column("table", no_wrap=True, min_width=max(len(n) for n in TABLES))
+    for column in ("partitioned by", "merge key", "rules", "description"):
         out.add_column(column)
     for name, spec in TABLES.items():
         out.add_row(name, ", ".join(spec.partition_by), ", ".join(spec.merge_key), str(len(spec.rules)), spec.description)
     Console().print(out)
+
+
+from jobs.ingest.cli import app as _ingest_app  # noqa: E402 - sub-apps register after the core commands
+from jobs.replay.cli import app as _replay_app  # noqa: E402
+
+app.add_typer(_ingest_app, name="ingest")
+app.add_typer(_replay_app, name="replay")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ def get_spark(settings: Settings, app_name: str = "pulselake") -> SparkSession:
     # Executors must run the same interpreter (and so see the same packages) as the driver.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # Bind to loopback unless told otherwise: nothing we start listens on other interfaces.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
         SparkSession.builder.appName(app_name)
         .master(settings.spark_master)
