@@ -7,7 +7,6 @@ import io
 
 import pytest
 from deltalake import DeltaTable
-from pyspark.sql import functions as F
 from rich.console import Console
 
 from jobs.nightly import print_summary, run_nightly
@@ -39,9 +38,12 @@ def test_nightly_builds_every_price_layer_from_the_bundled_real_data(lake):
     # The vendors' files are clean apart from 78 opens outside [low, high], which are kept and reported.
     assert lake.read(QUARANTINE).count() == 0
     assert sum(r.warnings.get("open_close_within_range", 0) for r in reports) == 78
-    # Where two sources overlap, the adjusted series wins: no split shows up as a crash.
+    # Where two sources overlap, the adjusted series wins, so AAPL's 2:1 split of
+    # 2005-02-28 is not a -50% day (its real -52% day, 2000-09-29, stays).
     aapl = silver.where("ticker = 'AAPL'")
     assert aapl.where("source = 'quandl_wiki'").count() == aapl.count()
-    assert aapl.select(F.max(F.abs("return_1d"))).first()[0] < 0.2
+    by_day = {str(r.trade_date): r.return_1d for r in aapl.where("trade_date IN ('2005-02-28', '2000-09-29')").collect()}
+    assert abs(by_day["2005-02-28"]) < 0.05
+    assert by_day["2000-09-29"] == pytest.approx(-0.52, abs=0.01)
     assert lake.read(GOLD_DAILY_FEATURES).count() == silver.count()
     assert "Steps" in summary and "open_close_within_range=78" in summary

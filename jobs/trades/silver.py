@@ -1,0 +1,67 @@
+"""Silver trades and 1-minute bars: the tick path's trusted layer.
+
+A trade's identity is its content (symbol, exchange time, price, volume,
+conditions) plus its position among identical trades in the same frame: two
+identical prints inside one frame are two trades, while the same frame
+received twice is one. Repeats go to quarantine as `duplicate_record`; trades
+breaking a lake_schema rule go there under the rule's name.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from jobs.quality import DETAIL, REASON, split_by_rules
+from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
+
+_CONTENT = ("symbol", "trade_ts", "price", "volume", "conditions")
+
+
+def trade_key() -> F.Column:
+    occurrence = F.row_number().over(
+        Window.partitionBy("source_file", "line_number", *_CONTENT).orderBy("record_id")
+    )
+    return F.sha2(
+        F.concat_ws(
+            "|", "symbol", F.unix_micros("trade_ts").cast("string"), F.col("price").cast("string"),
+            F.col("volume").cast("string"), F.array_join(F.coalesce("conditions", F.array()), ","),
+            occurrence.cast("string"),
+        ),
+        256,
+    )
+
+
+def build_silver_trades(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Return (silver trades, rejected bronze rows with `reason` and `detail`)."""
+    trades = bronze.select(*BRONZE_TRADES.column_names).withColumn("trade_key", trade_key())
+    passed, broken = split_by_rules(trades, SILVER_TRADES)
+    first = Window.partitionBy("trade_key").orderBy("received_at", "source_file", "line_number", "record_id")
+    ranked = passed.withColumn("_copy", F.row_number().over(first))
+    repeats = ranked.where(F.col("_copy") > 1).drop("_copy").select(
+        *trades.columns, F.lit("duplicate_record").alias(REASON),
+        F.lit("the same trade arrived again in a later frame").alias(DETAIL),
+    )
+    silver = ranked.where(F.col("_copy") == 1).select(*SILVER_TRADES.column_names)
+    rejected = broken.select(*trades.columns, REASON, DETAIL).unionByName(repeats)
+    return silver, rejected
+
+
+def build_bars_1m(trades: DataFrame) -> DataFrame:
+    """OHLCV bars per symbol and minute; open/close by exchange time (ties broken by key)."""
+    minute = F.date_trunc("minute", "trade_ts")
+    order = F.struct("trade_ts", "trade_key")
+    bars = trades.groupBy("symbol", minute.alias("minute_start")).agg(
+        F.min_by("price", order).alias("open"),
+        F.max("price").alias("high"),
+        F.min("price").alias("low"),
+        F.max_by("price", order).alias("close"),
+        F.sum("volume").alias("volume"),
+        F.sum(F.col("price") * F.col("volume")).alias("_notional"),
+        F.count(F.lit(1)).alias("trade_count"),
+    )
+    return bars.select(
+        "*",
+        F.when(F.col("volume") > 0, F.col("_notional") / F.col("volume")).alias("vwap"),
+        F.to_date("minute_start").alias("trade_date"),
+    ).select(*BARS_1M.column_names)
