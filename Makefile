@@ -9,7 +9,7 @@ WHEELS := $(wildcard /opt/wheels)
 UV_FLAGS := --python $(BIN)/python --compile-bytecode $(if $(WHEELS),--find-links $(WHEELS),)
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run test test-fast bench lock clean-lake
+.PHONY: help setup run test test-fast bench lock clean-lake airflow
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ run: setup ## run the nightly pipeline over the embedded data into ./lake
 
 test: setup ## run the whole test suite
 	$(BIN)/python -m pytest
+
+airflow: setup ## start Airflow 3 on http://127.0.0.1:8080 (SQLite in .airflow/, login admin, password file printed)
+	$(BIN)/python -m jobs.orchestration.airflow_local
 
 bench: setup ## run the benchmarks (not part of make test)
 	$(BIN)/python -m bench

@@ -75,6 +75,12 @@ from jobs.replay.cli import app as _replay_app  # noqa: E402
 
 app.add_typer(_ingest_app, name="ingest")
 app.add_typer(_replay_app, name="replay")
+from jobs.models.cli import app as _models_app  # noqa: E402
+
+app.add_typer(_models_app, name="models")
+from jobs.sentiment.cli import app as _sentiment_app  # noqa: E402
+
+app.add_typer(_sentiment_app, name="sentiment")
 
 
 if __name__ == "__main__":

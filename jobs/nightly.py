@@ -10,9 +10,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jobs.gold_sentiment import pipeline as gold_sentiment
+from jobs.models import pipeline as models
 from jobs.prices import pipeline as prices
+from jobs.reddit import pipeline as reddit
 from jobs.resources.lake import Lake
+from jobs.sentiment.spark_job import sentiment_step
 from jobs.steps import StepReport
+from jobs.trades.bronze import bronze_trades
 from lake_schema import TABLES
 
 
@@ -34,6 +39,14 @@ def run_nightly(lake: Lake, start: date | None = None, end: date | None = None, 
         ("plan: months to rebuild", months_step),
         ("silver: validate and deduplicate bars", lambda: prices.silver(lake, months)),
         ("gold: daily features", lambda: prices.gold(lake, months)),
+        ("reddit: replay corpus -> landing (praw, loopback)", lambda: reddit.collect_replay_corpus(lake)),
+        ("bronze: reddit posts and comments", lambda: reddit.bronze_reddit(lake)),
+        ("silver: reddit merged on id", lambda: reddit.silver_reddit(lake)),
+        ("silver: post sentiment (default scorer)", lambda: sentiment_step(lake)),
+        ("bronze: trades from landing", lambda: bronze_trades(lake)),
+        ("gold: sentiment per day, post price windows, lead-lag", lambda: gold_sentiment.build(lake)),
+        ("models: walk-forward train + evaluate + register", lambda: models.train_and_evaluate(lake)),
+        ("models: score next day", lambda: models.score(lake)),
     ]
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False) as progress:
         overall = progress.add_task("nightly", total=len(steps))

@@ -205,8 +205,7 @@ class _DeltaFileWriter(DataSourceArrowWriter):
         self.max_rows = int(options.get("target_file_rows", "1000000"))
         self.mode = options.get("mode", "append")
         self.replace_filters = options.get("replace_where", "[]")
-        self.txn_app_id = options.get("txn_app_id")
-        self.txn_version = int(options["txn_version"]) if options.get("txn_version") else None
+        self.txns = [(app_id, int(version)) for app_id, version in json.loads(options.get("txns", "[]"))]
         self.commit_token = options.get("commit_token", "")
 
     # Runs in each Spark task.
@@ -270,19 +269,15 @@ class _DeltaFileWriter(DataSourceArrowWriter):
             adds=adds,
             mode=self.mode,
             replace_where=filters_from_json(self.replace_filters, self.schema),
-            txn=(self.txn_app_id, self.txn_version) if self.txn_app_id and self.txn_version is not None else None,
+            txns=self.txns,
             commit_token=self.commit_token,
         )
 
     def abort(self, messages: list[DeltaAddMessage | None]) -> None:
         """Nothing was committed; remove the files the finished tasks left behind."""
-        fs, root = arrow_filesystem(self.table_uri, self.storage_options)
-        for message in messages:
-            for add in message.adds if message else []:
-                try:
-                    fs.delete_file(join_uri(root, add["path"]))
-                except OSError:
-                    pass  # unreferenced files are harmless; vacuum removes them
+        from jobs.resources.delta_commit import delete_files
+
+        delete_files(self.table_uri, self.storage_options, [a for m in messages if m for a in m.adds])
 
 
 def _append(pending: dict, pending_rows: dict, key: str | None, batch: pa.RecordBatch) -> None:
@@ -333,6 +328,11 @@ class _DeltaFileReader(DataSourceReader):
             name: actions.column(f"partition.{name}").to_pylist() if f"partition.{name}" in actions.column_names else [None] * len(paths)
             for name in self.partition_by
         }
+        stats_filters = filters_from_json(self.options.get("stats_filters", "[]"), self.arrow_schema)
+        bounds = {
+            column: (_stats_column(actions, f"min.{column}"), _stats_column(actions, f"max.{column}"))
+            for column, _, _ in stats_filters
+        }
         chosen: list[tuple[str, dict[str, str | None], int]] = []
         for i, path in enumerate(paths):
             raw_values = {name: _as_partition_string(values[i]) for name, values in partition_columns.items()}
@@ -340,8 +340,11 @@ class _DeltaFileReader(DataSourceReader):
                 name: partition_value_from_string(value, self.arrow_schema.field(name).type)
                 for name, value in raw_values.items()
             }
-            if partition_matches(typed, filters):
-                chosen.append((path, raw_values, sizes[i]))
+            if not partition_matches(typed, filters):
+                continue
+            if any(_stats_exclude(bounds[c][0][i], bounds[c][1][i], op, v) for c, op, v in stats_filters):
+                continue
+            chosen.append((path, raw_values, sizes[i]))
         return _bin_pack(chosen, self.min_partitions) or [_FileGroup([])]
 
     def read(self, partition: _FileGroup) -> Iterator[pa.RecordBatch]:
@@ -351,6 +354,34 @@ class _DeltaFileReader(DataSourceReader):
             parquet = pq.ParquetFile(full, filesystem=fs)
             for batch in parquet.iter_batches(batch_size=65536):
                 yield _with_partitions(batch, partition_values, self.arrow_schema)
+
+
+def _stats_column(actions: pa.Table, name: str) -> list[Any]:
+    if name not in actions.column_names:
+        return [None] * actions.num_rows
+    return actions.column(name).to_pylist()
+
+
+def _stats_exclude(low: Any, high: Any, op: str, value: Any) -> bool:
+    """True only when a file's [min, max] proves no row can satisfy `column op value` (data skipping)."""
+    if low is None or high is None:
+        return False
+    try:
+        if op == "=":
+            return value < low or value > high
+        if op == ">=":
+            return high < value
+        if op == ">":
+            return high <= value
+        if op == "<=":
+            return low > value
+        if op == "<":
+            return low >= value
+        if op == "in":
+            return all(v < low or v > high for v in value)
+    except TypeError:
+        return False  # incomparable stats (e.g. naive vs aware): read the file
+    return False
 
 
 def _as_partition_string(value: Any) -> str | None:

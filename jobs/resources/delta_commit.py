@@ -75,15 +75,18 @@ def commit_adds(
     adds: Sequence[dict[str, Any]],
     mode: str,
     replace_where: Sequence[tuple[str, str, Any]] = (),
-    txn: tuple[str, int] | None = None,
+    txns: Sequence[tuple[str, int]] = (),
     commit_token: str = "",
 ) -> int | None:
-    """Commit written files in one transaction; return the new version, or None when the txn was already there."""
+    """Commit written files in one transaction with its app transactions; return the new
+    version, or None when a concurrent retry had already committed the same work."""
     table = DeltaTable(table_uri, storage_options=storage_options)
-    if txn is not None:
-        seen = table.transaction_version(txn[0])
-        if seen is not None and seen >= txn[1]:
-            return None
+    done = [app_id for app_id, version in txns if (table.transaction_version(app_id) or 0) >= version]
+    if done:
+        delete_files(table_uri, storage_options, adds)
+        if len(done) < len(txns):
+            raise RuntimeError(f"{len(done)} of {len(txns)} app transactions were committed meanwhile (e.g. {done[0]}); re-plan")
+        return None
     schema = pa.schema(table.schema())
     partition_by = list(table.metadata().partition_columns)
     if mode == "overwrite" and replace_where:
@@ -102,7 +105,7 @@ def commit_adds(
     rows = sum(json.loads(add["stats"])["numRecords"] for add in adds)
     properties = CommitProperties(
         custom_metadata={COMMIT_TOKEN_KEY: commit_token, ROWS_KEY: str(rows)},
-        app_transactions=[Transaction(app_id=txn[0], version=txn[1])] if txn else None,
+        app_transactions=[Transaction(app_id=app_id, version=version) for app_id, version in txns] or None,
     )
     table.create_write_transaction(
         actions,
@@ -126,3 +129,14 @@ def _check_adds_inside(adds: Sequence[dict[str, Any]], filters: Sequence[tuple[s
             raise ValueError(
                 f"refusing to commit: data for partition {add['partition_values']} lies outside the replaced range {list(filters)}"
             )
+
+
+def delete_files(table_uri: str, storage_options: dict[str, str], adds: Sequence[dict[str, Any]]) -> None:
+    from jobs.resources.storage import arrow_filesystem, join_uri
+
+    fs, root = arrow_filesystem(table_uri, storage_options)
+    for add in adds:
+        try:
+            fs.delete_file(join_uri(root, add["path"]))
+        except OSError:
+            pass  # unreferenced files are harmless; vacuum removes them

@@ -11,7 +11,10 @@ and merge key come from one place. Operations:
 * ``merge(spec, df)`` — upsert on the spec's merge key: the touched partitions
   are rewritten with the source winning on key collisions.
 * ``txn=Txn(app_id, version)`` on any write makes it idempotent: a retried task
-  whose app transaction is already in the log writes nothing.
+  whose app transaction is already in the log writes nothing. A list of Txns is
+  recorded in the same commit (e.g. one per landed file a batch consumed): all
+  seen means skip, some seen means another writer took part of the work, which
+  is an error the caller must re-plan from.
 
 The default engine commits through delta-rs (see `delta_bridge`); with
 ``PULSELAKE_LAKE_ENGINE=delta-spark`` the same calls use Spark's native Delta
@@ -23,7 +26,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -45,6 +48,19 @@ class Txn:
 
     app_id: str
     version: int = 1
+
+
+Txns = Union[Txn, Sequence[Txn], None]
+
+
+class PartiallyCommitted(RuntimeError):
+    """Some, not all, of a write's app transactions are already in the table's log."""
+
+
+def as_txns(txn: Txns) -> tuple[Txn, ...]:
+    if txn is None:
+        return ()
+    return (txn,) if isinstance(txn, Txn) else tuple(txn)
 
 
 @dataclass(frozen=True)
@@ -93,40 +109,53 @@ class Lake:
 
     # -------------------------------------------------------------- read ---
 
-    def read(self, spec: TableSpec, where: Sequence[PartitionFilter] | None = None, version: int | None = None) -> DataFrame:
+    def read(
+        self,
+        spec: TableSpec,
+        where: Sequence[PartitionFilter] | None = None,
+        version: int | None = None,
+        filters: Sequence[PartitionFilter] | None = None,
+    ) -> DataFrame:
+        """Rows of one table version. `where` prunes partitions; `filters` are row filters on any
+        column (same tuple form) that also skip files whose min/max statistics rule them out."""
         self._check_partition_filters(spec, where)
+        for column, _, _ in filters or []:
+            spec.column(column)  # a clear error for a typo
         if self.settings.lake_engine == "delta-spark":
             frame = self.spark.read.format("delta")
             if version is not None:
                 frame = frame.option("versionAsOf", version)
             df = frame.load(self.uri(spec))
-            return df.where(_filters_to_sql(where)) if where else df
-        pinned = self.delta_table(spec).version() if version is None else version
-        return (
-            self.spark.read.format(FORMAT_NAME)
-            .schema(spec.spark_ddl())
-            .options(
-                **self._options(spec),
-                version=str(pinned),
-                partition_filters=filters_to_json(where),
-                min_partitions=str(self.spark.sparkContext.defaultParallelism),
+            df = df.where(_filters_to_sql(where)) if where else df
+        else:
+            pinned = self.delta_table(spec).version() if version is None else version
+            df = (
+                self.spark.read.format(FORMAT_NAME)
+                .schema(spec.spark_ddl())
+                .options(
+                    **self._options(spec),
+                    version=str(pinned),
+                    partition_filters=filters_to_json(where),
+                    stats_filters=filters_to_json(filters),
+                    min_partitions=str(self.spark.sparkContext.defaultParallelism),
+                )
+                .load()
             )
-            .load()
-        )
+        return df.where(_filters_to_sql(filters)) if filters else df
 
     # ------------------------------------------------------------- write ---
 
-    def append(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
+    def append(self, spec: TableSpec, df: DataFrame, txn: Txns = None) -> CommitResult:
         return self._write(spec, df, "append", None, txn)
 
     def overwrite(
-        self, spec: TableSpec, df: DataFrame, where: Sequence[PartitionFilter] | None = None, txn: Txn | None = None
+        self, spec: TableSpec, df: DataFrame, where: Sequence[PartitionFilter] | None = None, txn: Txns = None
     ) -> CommitResult:
         """Replace the rows in `where` (partition filters) with `df`; the whole table when `where` is None."""
         self._check_partition_filters(spec, where)
         return self._write(spec, df, "overwrite", list(where) if where else None, txn)
 
-    def merge(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
+    def merge(self, spec: TableSpec, df: DataFrame, txn: Txns = None) -> CommitResult:
         """Upsert `df` on the spec's merge key; the source wins where keys collide."""
         if not spec.merge_key:
             raise ValueError(f"{spec.name} declares no merge key in lake_schema")
@@ -161,11 +190,18 @@ class Lake:
             "arrow_schema": encode_schema(spec.arrow_schema()),
         }
 
-    def _skip(self, spec: TableSpec, txn: Txn | None) -> bool:
-        if txn is None:
+    def _skip(self, spec: TableSpec, txn: Txns) -> bool:
+        wanted = as_txns(txn)
+        if not wanted:
             return False
-        seen = self.txn_version(spec, txn.app_id)
-        return seen is not None and seen >= txn.version
+        table = self.delta_table(spec)
+        done = [t for t in wanted if (table.transaction_version(t.app_id) or 0) >= t.version]
+        if done and len(done) < len(wanted):
+            raise PartiallyCommitted(
+                f"{spec.name}: {len(done)} of {len(wanted)} app transactions are already committed "
+                f"(e.g. {done[0].app_id}); re-plan the work without them"
+            )
+        return bool(done)
 
     def _conform(self, spec: TableSpec, df: DataFrame) -> DataFrame:
         missing = [name for name in spec.column_names if name not in df.columns]
@@ -192,8 +228,8 @@ class Lake:
             "target_file_rows": str(self.settings.target_file_rows),
             "commit_token": token,
         }
-        if txn is not None:
-            options.update(txn_app_id=txn.app_id, txn_version=str(txn.version))
+        if as_txns(txn):
+            options["txns"] = json.dumps([[t.app_id, t.version] for t in as_txns(txn)])
         data.write.format(FORMAT_NAME).mode("append").options(**options).save()
         return self._result_of(spec, mode, token)
 
@@ -221,19 +257,25 @@ class Lake:
         writer = data.write.format("delta").mode(mode)
         if where:
             writer = writer.option("replaceWhere", _filters_to_sql(where))
-        if txn is not None:
-            writer = writer.option("txnAppId", txn.app_id).option("txnVersion", str(txn.version))
+        txns = as_txns(txn)
+        if len(txns) > 1:
+            raise ValueError("delta-spark records one app transaction per write; pass a single Txn")
+        if txns:
+            writer = writer.option("txnAppId", txns[0].app_id).option("txnVersion", str(txns[0].version))
         writer.save(self.uri(spec))
         return CommitResult(spec.name, mode, self.version(spec), -1)
 
-    def _native_merge(self, spec: TableSpec, source: DataFrame, key: list[str], txn: Txn | None) -> CommitResult:
+    def _native_merge(self, spec: TableSpec, source: DataFrame, key: list[str], txn: Txns) -> CommitResult:
         self.ensure(spec)
         view = f"pulselake_merge_{uuid.uuid4().hex}"
         source.createOrReplaceTempView(view)
         condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-        if txn is not None:
-            self.spark.conf.set("spark.databricks.delta.write.txnAppId", txn.app_id)
-            self.spark.conf.set("spark.databricks.delta.write.txnVersion", str(txn.version))
+        txns = as_txns(txn)
+        if len(txns) > 1:
+            raise ValueError("delta-spark records one app transaction per write; pass a single Txn")
+        if txns:
+            self.spark.conf.set("spark.databricks.delta.write.txnAppId", txns[0].app_id)
+            self.spark.conf.set("spark.databricks.delta.write.txnVersion", str(txns[0].version))
         try:
             self.spark.sql(
                 f"MERGE INTO delta.`{self.uri(spec)}` t USING {view} s ON {condition} "
@@ -241,7 +283,7 @@ class Lake:
             )
         finally:
             self.spark.catalog.dropTempView(view)
-            if txn is not None:
+            if txns:
                 self.spark.conf.unset("spark.databricks.delta.write.txnAppId")
                 self.spark.conf.unset("spark.databricks.delta.write.txnVersion")
         return CommitResult(spec.name, "merge", self.version(spec), -1)

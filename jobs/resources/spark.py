@@ -37,6 +37,8 @@ def get_spark(settings: Settings, app_name: str = "pulselake") -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.python.worker.reuse", "true")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # Object-store credentials travel in data source options: keep them out of plans and the UI.
+        .config("spark.sql.redaction.options.regex", "(?i)url|storage_options|secret|token|key")
     )
     if settings.lake_engine == "delta-spark":
         builder = (

@@ -128,3 +128,33 @@ def test_a_table_on_disk_that_disagrees_with_lake_schema_is_refused(lake, spark)
     wider = TableSpec(EVENTS.name, "", (*EVENTS.columns, Column("extra", "string")), EVENTS.partition_by, EVENTS.merge_key)
     with pytest.raises(ValueError, match="lacks columns \\['extra'\\]"):
         lake.ensure(wider)
+
+
+def test_row_filters_skip_files_their_statistics_rule_out(lake, spark):
+    lake.append(EVENTS, events(spark, [row("low", D1, 1.0), row("low2", D1, 2.0)]))
+    lake.append(EVENTS, events(spark, [row("high", D1, 100.0)]))
+    assert contents(lake, filters=[("amount", ">", 50.0)]) == [("high", D1, 100.0)]
+    # Prove the low file is never opened: remove it from disk, the filtered read still works.
+    table = DeltaTable(lake.uri(EVENTS))
+    actions = pa.table(table.get_add_actions(flatten=True))
+    low_file = [p for p, top in zip(actions.column("path").to_pylist(), actions.column("max.amount").to_pylist()) if top < 50]
+    assert len(low_file) == 1
+    import os
+
+    os.remove(os.path.join(lake.uri(EVENTS), low_file[0]))
+    assert contents(lake, filters=[("amount", ">", 50.0)]) == [("high", D1, 100.0)]
+    assert contents(lake, filters=[("amount", "in", [100.0, 7.0])]) == [("high", D1, 100.0)]
+    with pytest.raises(Exception):
+        lake.read(EVENTS).count()  # an unfiltered read does need the missing file
+
+
+def test_one_commit_can_record_several_app_transactions(lake, spark):
+    files = [Txn("bronze:file-1"), Txn("bronze:file-2")]
+    assert not lake.append(EVENTS, events(spark, [row("a", D1, 1.0)]), txn=files).skipped
+    assert lake.append(EVENTS, events(spark, [row("a", D1, 1.0)]), txn=files).skipped
+    assert [lake.txn_version(EVENTS, t.app_id) for t in files] == [1, 1]
+    from jobs.resources.lake import PartiallyCommitted
+
+    with pytest.raises(PartiallyCommitted, match="1 of 2"):
+        lake.append(EVENTS, events(spark, [row("b", D1, 1.0)]), txn=[Txn("bronze:file-2"), Txn("bronze:file-3")])
+    assert lake.read(EVENTS).count() == 1

@@ -1,0 +1,70 @@
+"""Scenario 1: synthetic trades through bronze -> silver -> 1-minute bars, Spark vs DuckDB.
+
+Both engines start from the same Parquet input and apply the same rules:
+drop-and-quarantine bad prices, deduplicate re-sent trades, build OHLCV bars.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.synthetic import synthetic_bronze_trades
+from bench.timing import jvm_peak_heap_mib, measured
+from jobs.resources.lake import Lake
+from jobs.settings import Settings
+from jobs.trades.silver import build_bars_1m, build_silver_trades
+from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
+
+DUCKDB_SILVER_AND_BARS = """
+CREATE OR REPLACE TABLE silver AS
+WITH keyed AS (
+  SELECT *, sha256(concat_ws('|', symbol, CAST(epoch_us(trade_ts) AS VARCHAR), CAST(price AS VARCHAR),
+                   CAST(volume AS VARCHAR), array_to_string(conditions, ','),
+                   CAST(row_number() OVER (PARTITION BY source_file, line_number, symbol, trade_ts, price, volume, conditions
+                                           ORDER BY record_id) AS VARCHAR))) AS trade_key
+  FROM read_parquet('{source}/*.parquet')
+  WHERE price > 0 AND volume >= 0 AND trade_ts <= received_at + INTERVAL 5 SECOND
+)
+SELECT * EXCLUDE (copy) FROM (
+  SELECT *, row_number() OVER (PARTITION BY trade_key ORDER BY received_at, source_file, line_number, record_id) AS copy FROM keyed
+) WHERE copy = 1;
+COPY (
+  SELECT symbol, date_trunc('minute', trade_ts) AS minute_start,
+         arg_min(price, (trade_ts, trade_key)) AS open, max(price) AS high, min(price) AS low,
+         arg_max(price, (trade_ts, trade_key)) AS close, sum(volume) AS volume,
+         CASE WHEN sum(volume) > 0 THEN sum(price * volume) / sum(volume) END AS vwap, count(*) AS trade_count
+  FROM silver GROUP BY ALL
+) TO '{bars}' (FORMAT parquet);
+"""
+
+
+def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
+    import duckdb
+
+    results = []
+    for rows in sizes:
+        source = workdir / f"batch_input_{rows}"
+        synthetic_bronze_trades(spark, rows).write.mode("overwrite").parquet(str(source))
+        lake = Lake(spark, Settings(lake_root=str(workdir / f"batch_lake_{rows}"), spark_master=spark.sparkContext.master))
+        row: dict = {"scenario": "batch", "rows": rows}
+        with measured(row, "bronze"):
+            lake.append(BRONZE_TRADES, spark.read.parquet(str(source)))
+        with measured(row, "silver"):
+            silver, rejected = build_silver_trades(lake.read(BRONZE_TRADES))
+            lake.overwrite(SILVER_TRADES, silver)
+        with measured(row, "bars_1m"):
+            bars_written = lake.overwrite(BARS_1M, build_bars_1m(lake.read(SILVER_TRADES))).rows
+        row["spark_to_silver_s"] = round(row["bronze_s"] + row["silver_s"], 2)
+        row["spark_total_s"] = round(row["spark_to_silver_s"] + row["bars_1m_s"], 2)
+        row["trades_per_s_to_silver"] = round(rows / row["spark_to_silver_s"])
+        row["jvm_peak_heap_mib"] = jvm_peak_heap_mib(spark)
+        connection = duckdb.connect()
+        connection.execute("SET threads TO 2")
+        with measured(row, "duckdb_total"):
+            connection.execute(DUCKDB_SILVER_AND_BARS.format(source=source, bars=workdir / f"duck_bars_{rows}.parquet"))
+        duck_bars = connection.execute(f"SELECT count(*) FROM '{workdir / f'duck_bars_{rows}.parquet'}'").fetchone()[0]
+        assert duck_bars == bars_written, f"DuckDB built {duck_bars} bars, Spark {bars_written}: the transforms differ"
+        row["bars"] = bars_written
+        row["spark_over_duckdb"] = round(row["spark_total_s"] / row["duckdb_total_s"], 2)
+        results.append(row)
+    return results

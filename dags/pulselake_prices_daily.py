@@ -1,0 +1,37 @@
+"""
+### Daily price ingestion
+
+Lands the day's vendor price files into `landing.daily_bar_lines` and parses
+them into `bronze.daily_bars`, then records the covered trade dates on the
+`bronze.daily_bars` asset — which is what schedules **pulselake_nightly**.
+
+* **Schedule:** daily after midnight UTC; the data interval is the previous day.
+* **Idempotent:** a file is landed once (keyed on its SHA-256), a landing batch
+  is parsed once (Delta app transaction), so clearing or retrying a task is safe.
+* **Params:** `price_files` — optional `SOURCE=PATH` files to land instead of
+  the bundled ones (formats: `quandl_wiki`, `sp500_2009`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG, CronDataIntervalTimetable
+
+from jobs.orchestration import flows
+
+with DAG(
+    dag_id="pulselake_prices_daily",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2000, 1, 1, tzinfo=timezone.utc),  # the bundled history starts in 2000
+    catchup=False,
+    max_active_runs=1,
+    default_args=flows.DEFAULT_ARGS,
+    params={"price_files": flows.PRICE_FILES_PARAM},
+    doc_md=__doc__,
+    tags=["pulselake", "ingestion", "prices"],
+):
+    window = flows.plan_window()
+    bronze = flows.bronze_prices()
+    window >> flows.land_prices() >> bronze
+    flows.announce_prices(window, bronze)

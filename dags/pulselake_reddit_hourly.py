@@ -1,0 +1,40 @@
+"""
+### Hourly Reddit ingestion
+
+Collects the posts created in the run's data interval (one hour) from the
+configured subreddits with praw, lands them as files in the landing zone, and
+takes every landed file not yet in the lake into `bronze.reddit_posts` /
+`bronze.reddit_comments` and merges them into silver.
+
+* **Credentials:** `REDDIT_CLIENT_ID` / `REDDIT_CLIENT_SECRET` in the
+  environment of the Airflow processes (never in the DAG or the lake).
+  `REDDIT_OAUTH_URL` / `REDDIT_URL` point it at another endpoint, e.g. the
+  replay server of `pulselake replay reddit`.
+* **Idempotent:** each landed file enters bronze once (Delta app transaction
+  per file); silver merges on the post/comment id.
+* Produces the `silver.reddit_posts` asset.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+
+from jobs.orchestration import flows
+
+with DAG(
+    dag_id="pulselake_reddit_hourly",
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=datetime(2000, 1, 1, tzinfo=timezone.utc),  # the bundled history starts in 2000
+    catchup=False,
+    max_active_runs=1,
+    default_args=flows.DEFAULT_ARGS,
+    params={
+        "subreddits": Param(["wallstreetbets", "stocks", "investing", "options"], type="array", items={"type": "string"}),
+        "listings": Param(["new"], type="array", items={"type": "string"}, description="new, hot or top"),
+    },
+    doc_md=__doc__,
+    tags=["pulselake", "ingestion", "reddit"],
+):
+    flows.collect_reddit()

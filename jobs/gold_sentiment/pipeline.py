@@ -1,0 +1,86 @@
+"""The sentiment gold step: read Reddit silver, post sentiment and prices through the lake,
+call the pure transforms, rewrite the four gold tables whole (small, and a full rewrite
+makes reruns trivially idempotent).
+
+Which sentiment: silver.post_sentiment keeps every scorer and scorer version side by side;
+the gold tables use one scorer (PULSELAKE_SENTIMENT_SCORER via the sentiment settings,
+default minilm) at its most recently scored version.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.gold_sentiment.daily import build_sentiment_daily
+from jobs.gold_sentiment.leadlag import build_lead_lag
+from jobs.gold_sentiment.windows import build_post_price_windows
+from jobs.resources.lake import Lake
+from jobs.steps import StepReport
+from lake_schema.gold_sentiment import POST_PRICE_WINDOWS, SENTIMENT_DAILY, SENTIMENT_DAILY_SUBREDDIT, SENTIMENT_LEAD_LAG
+from lake_schema.prices import SILVER_DAILY_BARS
+from lake_schema.reddit import BRONZE_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
+from lake_schema.sentiment import POST_SENTIMENT
+from lake_schema.trades import BARS_1M
+
+
+def default_scorer() -> str:
+    from jobs.sentiment.config import SentimentSettings
+
+    return SentimentSettings().scorer
+
+
+def mentions_from(post_sentiment: DataFrame, posts: DataFrame, scorer: str) -> tuple[DataFrame, str | None]:
+    """One row per (post, ticker it names) from the scorer's newest version; (rows, version)."""
+    scored = post_sentiment.where((F.col("kind") == "post") & (F.col("ticker") != "") & (F.col("scorer") == scorer))
+    newest = scored.groupBy("scorer_version").agg(F.max("scored_at").alias("at")).orderBy(F.col("at").desc()).limit(1).collect()
+    if not newest:
+        return scored.limit(0), None
+    version = newest[0]["scorer_version"]
+    rows = (
+        scored.where(F.col("scorer_version") == version)
+        .select(F.col("id").alias("post_id"), "ticker", F.col("score").alias("sentiment"), "label")
+        .join(posts.select("post_id", "subreddit", "author", "created_at"), "post_id")
+    )
+    return rows, version
+
+
+def build(lake: Lake, scorer: str | None = None) -> StepReport:
+    started, report = time.perf_counter(), StepReport("gold: sentiment meets prices")
+    missing = [s.name for s in (POST_SENTIMENT, SILVER_REDDIT_POSTS, SILVER_DAILY_BARS) if not lake.exists(s)]
+    if missing:
+        report.notes.append(f"waiting for {', '.join(missing)}: no sentiment gold tables built")
+        report.seconds = round(time.perf_counter() - started, 2)
+        return report
+    scorer = scorer or default_scorer()
+    mentions, version = mentions_from(lake.read(POST_SENTIMENT), lake.read(SILVER_REDDIT_POSTS), scorer)
+    if version is None:
+        report.notes.append(f"no post scored by {scorer!r} yet: no sentiment gold tables built")
+        report.seconds = round(time.perf_counter() - started, 2)
+        return report
+    mentions = mentions.cache()
+    comments = lake.read(SILVER_REDDIT_COMMENTS) if lake.exists(SILVER_REDDIT_COMMENTS) else None
+    if comments is None:
+        comments = lake.spark.createDataFrame([], "comment_id STRING, post_id STRING, author STRING, created_at TIMESTAMP")
+    fetches = lake.read(BRONZE_REDDIT_POSTS) if lake.exists(BRONZE_REDDIT_POSTS) else None
+    tickers = [r["ticker"] for r in mentions.select("ticker").distinct().collect()]
+    bars = lake.read(SILVER_DAILY_BARS).where(F.col("ticker").isin(tickers)).select("ticker", "trade_date", "adj_close").cache()
+    minutes = lake.read(BARS_1M).where(F.col("symbol").isin(tickers)) if lake.exists(BARS_1M) else None
+
+    daily = build_sentiment_daily(mentions, comments, fetches).cache()
+    outputs = (
+        (SENTIMENT_DAILY, daily),
+        (SENTIMENT_DAILY_SUBREDDIT, build_sentiment_daily(mentions, comments, fetches, by_subreddit=True)),
+        (POST_PRICE_WINDOWS, build_post_price_windows(mentions, bars, minutes)),
+        (SENTIMENT_LEAD_LAG, build_lead_lag(daily, bars)),
+    )
+    for spec, frame in outputs:
+        report.tables[spec.name] = lake.overwrite(spec, frame).rows
+    for frame in (daily, bars, mentions):
+        frame.unpersist()
+    report.notes.append(f"scorer {scorer} version {version}; {len(tickers)} tickers mentioned"
+                        + ("" if minutes is not None else "; no minute bars: 1-hour returns are NULL"))
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report

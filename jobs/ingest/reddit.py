@@ -1,0 +1,220 @@
+"""Reddit collector on praw: posts from subreddit listings and their comments -> landing zone NDJSON.
+
+The endpoints come from the environment (``REDDIT_OAUTH_URL``, ``REDDIT_URL``;
+praw's ``oauth_url`` / ``reddit_url``) next to the app credentials
+(``REDDIT_CLIENT_ID``, ``REDDIT_CLIENT_SECRET``, ``REDDIT_USER_AGENT``), so the
+same code reads reddit.com or the local replay server. Every fetch is landed as
+seen, with its fetch time: collecting the same post again is normal and silver
+merges the fetches on the post id.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import praw
+import prawcore
+
+from jobs.ingest.landing import LandingWriter, iso, utc_now
+
+log = logging.getLogger(__name__)
+
+POSTS_STREAM = "reddit/posts"
+COMMENTS_STREAM = "reddit/comments"
+LISTINGS = ("new", "hot", "top")
+DEFAULT_USER_AGENT = "pulselake/0.1 (data lake collector)"
+
+
+class RedditCollectError(RuntimeError):
+    """Collection failed in a way worth a plain message (bad credentials, unreachable server)."""
+
+
+def reddit_from_env(env: dict[str, str] | None = None) -> praw.Reddit:
+    """A read-only praw client configured only from the environment."""
+    env = dict(os.environ if env is None else env)
+    client_id = env.get("REDDIT_CLIENT_ID")
+    if not client_id:
+        raise RedditCollectError("set REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET (a Reddit 'script' or 'web' app)")
+    options: dict[str, Any] = {
+        "client_id": client_id,
+        "client_secret": env.get("REDDIT_CLIENT_SECRET", ""),
+        "user_agent": env.get("REDDIT_USER_AGENT") or DEFAULT_USER_AGENT,
+        "check_for_updates": False,
+        "check_for_async": False,
+    }
+    if env.get("REDDIT_OAUTH_URL"):
+        options["oauth_url"] = env["REDDIT_OAUTH_URL"].rstrip("/")
+    if env.get("REDDIT_URL"):
+        options["reddit_url"] = env["REDDIT_URL"].rstrip("/")
+    reddit = praw.Reddit(**options)
+    reddit.read_only = True
+    return reddit
+
+
+def parse_duration(text: str) -> timedelta:
+    """'240h', '10d', '90m', '30s' -> timedelta."""
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in units:
+        raise ValueError(f"{text!r} is not a duration like 240h, 10d, 90m or 30s")
+    try:
+        amount = float(text[:-1])
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration like 240h, 10d, 90m or 30s") from None
+    if amount < 0:
+        raise ValueError(f"{text!r}: a duration cannot be negative")
+    return timedelta(**{units[text[-1]]: amount})
+
+
+def _top_filter(window: timedelta) -> str:
+    for name, span in (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(weeks=1)),
+                       ("month", timedelta(days=31)), ("year", timedelta(days=366))):
+        if window <= span:
+            return name
+    return "all"
+
+
+@dataclass
+class RedditCollectConfig:
+    subreddits: list[str]
+    listings: tuple[str, ...] = ("new",)
+    since: timedelta = timedelta(hours=240)
+    as_of: datetime | None = None  # the end of the look-back window; default now (set it to replay the corpus)
+    comment_depth: int = 3  # 0: posts only
+    comment_limit: int = 500
+    max_posts: int | None = None  # per subreddit and listing
+
+
+@dataclass
+class RedditStats:
+    posts: int = 0
+    comments: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    requests_before: int = 0
+    files: list[Path] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"posts": self.posts, "comments": self.comments, "skipped": dict(self.skipped), "files": len(self.files)}
+
+
+def _raw(thing: Any, name: str) -> Any:
+    """An attribute as Reddit sent it, without triggering praw's lazy fetch for a missing one."""
+    return vars(thing).get(name)
+
+
+def _author(thing: Any) -> str | None:
+    author = _raw(thing, "author")
+    return getattr(author, "name", None) if author is not None else None
+
+
+def _ts(value: Any) -> str:
+    return iso(datetime.fromtimestamp(float(value), timezone.utc))
+
+
+def post_record(submission: Any, listing: str, fetched_at: datetime) -> dict[str, Any]:
+    subreddit = _raw(submission, "subreddit")
+    return {
+        "fetched_at": iso(fetched_at), "listing": listing,
+        "id": submission.id, "subreddit": getattr(subreddit, "display_name", str(subreddit)),
+        "author": _author(submission), "title": _raw(submission, "title"), "body": _raw(submission, "selftext"),
+        "url": _raw(submission, "url"), "flair": _raw(submission, "link_flair_text"),
+        "created_utc": _ts(_raw(submission, "created_utc")), "score": _raw(submission, "score"),
+        "upvote_ratio": _raw(submission, "upvote_ratio"), "num_comments": _raw(submission, "num_comments"),
+        "permalink": _raw(submission, "permalink"), "removed_by_category": _raw(submission, "removed_by_category"),
+    }
+
+
+def comment_record(comment: Any, post_id: str, subreddit: str, fetched_at: datetime) -> dict[str, Any]:
+    return {
+        "fetched_at": iso(fetched_at), "listing": "comments",
+        "id": comment.id, "post_id": post_id, "parent_id": _raw(comment, "parent_id"), "subreddit": subreddit,
+        "author": _author(comment), "body": _raw(comment, "body"), "created_utc": _ts(_raw(comment, "created_utc")),
+        "score": _raw(comment, "score"), "depth": _raw(comment, "depth"), "permalink": _raw(comment, "permalink"),
+    }
+
+
+def walk_comments(forest: Iterable[Any], max_depth: int, depth: int = 0) -> Iterable[Any]:
+    """Comments breadth-first down to `max_depth` levels (1: top-level only)."""
+    if depth >= max_depth:
+        return
+    for comment in forest:
+        yield comment
+        yield from walk_comments(comment.replies, max_depth, depth + 1)
+
+
+class RedditCollector:
+    def __init__(self, reddit: praw.Reddit, landing: Path, max_file_bytes: int = 8 << 20) -> None:
+        self.reddit = reddit
+        self.posts = LandingWriter(landing, POSTS_STREAM, max_file_bytes, max_age_s=3600, prefix="posts")
+        self.comments = LandingWriter(landing, COMMENTS_STREAM, max_file_bytes, max_age_s=3600, prefix="comments")
+
+    def collect(self, config: RedditCollectConfig) -> RedditStats:
+        stats = RedditStats()
+        as_of = config.as_of or utc_now()
+        oldest = (as_of - config.since).timestamp()
+        seen: set[str] = set()
+        try:
+            for name in config.subreddits:
+                subreddit = self.reddit.subreddit(name.strip().removeprefix("r/"))
+                for listing in config.listings:
+                    if listing not in LISTINGS:
+                        raise RedditCollectError(f"unknown listing {listing!r}; use one of {', '.join(LISTINGS)}")
+                    self._collect_listing(subreddit, listing, config, as_of.timestamp(), oldest, seen, stats)
+        except prawcore.exceptions.ResponseException as exc:
+            raise RedditCollectError(f"Reddit answered HTTP {exc.response.status_code}; check REDDIT_CLIENT_ID/SECRET "
+                                     "and the subreddit names") from None
+        except prawcore.exceptions.OAuthException as exc:
+            raise RedditCollectError(f"Reddit refused the app credentials: {exc}") from None
+        except prawcore.exceptions.RequestException as exc:
+            raise RedditCollectError(f"cannot reach Reddit: {type(exc.original_exception).__name__}") from None
+        finally:
+            self.posts.close()
+            self.comments.close()
+            stats.files = self.posts.finished + self.comments.finished
+        return stats
+
+    def _collect_listing(self, subreddit: Any, listing: str, config: RedditCollectConfig, newest: float,
+                         oldest: float, seen: set[str], stats: RedditStats) -> None:
+        kwargs: dict[str, Any] = {"limit": None}
+        if listing == "top":
+            kwargs["time_filter"] = _top_filter(config.since)
+        taken = 0
+        for submission in getattr(subreddit, listing)(**kwargs):
+            created = float(_raw(submission, "created_utc"))
+            if created > newest:
+                stats.skipped["after_as_of"] += 1
+                continue
+            if created < oldest:
+                if listing == "new":  # newest first: everything after this is older still
+                    break
+                stats.skipped["before_window"] += 1
+                continue
+            if submission.id in seen:
+                stats.skipped["already_collected_this_run"] += 1
+                continue
+            seen.add(submission.id)
+            fetched_at = utc_now()
+            record = post_record(submission, listing, fetched_at)
+            self.posts.write(record, fetched_at.date())
+            stats.posts += 1
+            if config.comment_depth > 0 and (record["num_comments"] or 0) > 0:
+                self._collect_comments(submission, record["subreddit"], config, stats)
+            taken += 1
+            if config.max_posts and taken >= config.max_posts:
+                break
+
+    def _collect_comments(self, submission: Any, subreddit: str, config: RedditCollectConfig, stats: RedditStats) -> None:
+        submission.comment_limit = config.comment_limit
+        submission.comment_sort = "top"
+        forest = submission.comments  # one GET /comments/<id>/
+        fetched_at = utc_now()
+        forest.replace_more(limit=0)  # drop "load more" stubs rather than spend a request on each
+        for comment in walk_comments(forest, config.comment_depth):
+            self.comments.write(comment_record(comment, submission.id, subreddit, fetched_at), fetched_at.date())
+            stats.comments += 1

@@ -1,0 +1,110 @@
+"""`pulselake models ...`: train, evaluate, score and inspect the registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Next-day return models: walk-forward evaluation, registry, scoring.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _config(name: str, max_tickers: Optional[int]):
+    from jobs.models.config import load_config
+
+    try:
+        config = load_config(name)
+    except (FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
+    if max_tickers:
+        config.universe.max_tickers = max_tickers
+    return config
+
+
+def _print(report) -> None:
+    for line in report.notes + report.skipped:
+        console.print(line)
+    console.print(f"{report.step}: {report.seconds:.1f} s")
+
+
+@app.command()
+def train(
+    config: str = typer.Option("nightly", help="experiment name in jobs/models/configs, or a TOML path"),
+    max_tickers: Optional[int] = typer.Option(None, help="train on the first N tickers only (a quick run)"),
+    force: bool = typer.Option(False, help="train even if the retrain schedule says it is not due"),
+    lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
+) -> None:
+    """Walk-forward evaluate against every baseline, fit, save under <lake>/models and register the run."""
+    from jobs.cli import open_lake
+    from jobs.models.pipeline import train_and_evaluate
+
+    experiment = _config(config, max_tickers)
+    try:
+        _print(train_and_evaluate(open_lake(lake_root), experiment, force=force))
+    except ValueError as error:
+        console.print(f"[red]cannot train:[/red] {error}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def score(
+    model: str = typer.Option("lstm_global", help="model name (the config's `name`) to score with"),
+    lake_root: Optional[str] = typer.Option(None, help="lake location"),
+) -> None:
+    """Write next-day predictions to gold.predictions with the registry's chosen model."""
+    from jobs.cli import open_lake
+    from jobs.models.pipeline import score as score_step
+
+    try:
+        _print(score_step(open_lake(lake_root), model))
+    except (ValueError, FileNotFoundError) as error:
+        console.print(f"[red]cannot score:[/red] {error}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def evaluate(
+    config: str = typer.Option(..., help="experiment name in jobs/models/configs, or a TOML path"),
+    max_tickers: Optional[int] = typer.Option(None, help="evaluate on the first N tickers only"),
+    out: Optional[Path] = typer.Option(None, help="write metrics (JSON) here"),
+    lake_root: Optional[str] = typer.Option(None, help="lake location"),
+) -> None:
+    """Walk-forward evaluation only (no registry write): the LSTM beside every baseline."""
+    from jobs.cli import open_lake
+    from jobs.models.pipeline import load_samples
+    from jobs.models.walkforward import format_metrics, walk_forward
+
+    experiment = _config(config, max_tickers)
+    try:
+        _, samples = load_samples(open_lake(lake_root), experiment)
+        result = walk_forward(samples, experiment, on_fold=lambda i, n: console.print(f"fold {i}/{n} done"))
+    except ValueError as error:
+        console.print(f"[red]cannot evaluate:[/red] {error}")
+        raise typer.Exit(1) from None
+    Console().print(format_metrics(result.metrics))
+    if out:
+        out.write_text(json.dumps(result.metrics, indent=1))
+
+
+@app.command()
+def runs(
+    model: Optional[str] = typer.Option(None, help="only this model name"),
+    lake_root: Optional[str] = typer.Option(None, help="lake location"),
+) -> None:
+    """List the registry (gold.model_runs), newest first."""
+    from jobs.cli import open_lake
+    from jobs.models.registry import runs as registry_runs
+
+    table = Table(title="gold.model_runs")
+    for column in ("version", "trained on", "eval days", "RMSE", "random walk", "IC [95% CI]", "beat RW"):
+        table.add_column(column)
+    for run in registry_runs(open_lake(lake_root), model):
+        ic = "n/a" if run["ic"] is None else f"{run['ic']:.4f} [{run['ic_ci_low']:.4f}, {run['ic_ci_high']:.4f}]"
+        table.add_row(run["version"], f"{run['train_start']}..{run['train_end']}", str(run["n_eval_days"]),
+                      f"{run['rmse']:.5f}", f"{run['random_walk_rmse']:.5f}", ic, "yes" if run["beat_random_walk"] else "NO")
+    Console().print(table)

@@ -1,0 +1,90 @@
+"""An experiment is a small TOML file: which data, which window and features, which
+network, how the walk-forward runs. The same file and seed give the same numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+PRICE_FEATURES = (
+    "return_1d", "return_5d", "return_20d", "volatility_20d", "range_pct",
+    "volume_z_20d", "close_to_sma_20d", "log_dollar_volume",
+)
+
+
+class Universe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tickers: list[str] | None = Field(None, description="explicit tickers; None = every ticker in gold.daily_features")
+    max_tickers: int | None = Field(None, description="keep the first N tickers by name (small slices for tests)")
+    start: date | None = None
+    end: date | None = None
+    min_day_coverage: float = Field(
+        0.0, ge=0, le=1,
+        description="drop trading days on which fewer than this share of the universe has a bar, "
+        "so a cross-sectional model is not trained on days where only a few tickers trade",
+    )
+
+
+class Network(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["global", "per_ticker"] = "global"
+    units: int = 32
+    embedding_dim: int = 4
+    dropout: float = 0.1
+    epochs: int = 6
+    batch_size: int = 512
+    learning_rate: float = 1e-3
+    direction_loss_weight: float = Field(0.2, description="weight of the up/down head's loss beside the return head's")
+
+
+class WalkForward(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_train_days: int = Field(100, description="trading days of labelled history before the first test day")
+    retrain_every: int = Field(21, description="trading days between retrains (expanding window)")
+    max_folds: int | None = Field(None, description="keep only the last N folds (bounds nightly time)")
+
+
+class ExperimentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    seed: int = 7
+    window: int = 20
+    features: list[str] = Field(default_factory=lambda: list(PRICE_FEATURES))
+    use_sentiment: bool = Field(True, description="join sentiment aggregates where the table exists")
+    universe: Universe = Field(default_factory=Universe)
+    network: Network = Field(default_factory=Network)
+    walk_forward: WalkForward = Field(default_factory=WalkForward)
+    ridge_alpha: float = Field(1.0, description="L2 penalty of the linear baseline")
+
+    @model_validator(mode="after")
+    def _known_features(self) -> "ExperimentConfig":
+        unknown = [f for f in self.features if f not in PRICE_FEATURES]
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; choose from {list(PRICE_FEATURES)}")
+        if self.window < 1:
+            raise ValueError("window must be at least 1 day")
+        return self
+
+    def fingerprint(self) -> str:
+        """Short hash of everything that changes results: equal hashes, comparable runs."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def load_config(name_or_path: str | Path) -> ExperimentConfig:
+    """Load `configs/<name>.toml` or any TOML path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = CONFIG_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
+        raise FileNotFoundError(f"no experiment config {str(name_or_path)!r}; known: {known}")
+    with path.open("rb") as handle:
+        return ExperimentConfig.model_validate(tomllib.load(handle))

@@ -1,0 +1,189 @@
+"""Model steps for the nightly run: train + walk-forward evaluate + register, then score.
+
+Both read their inputs through the lake and write exactly one table each, and
+both are idempotent: training is skipped until `retrain_every` new trading days
+have arrived since the last run of the same config, scoring writes once per
+(model version, as-of day).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import functions as F
+
+from jobs.models import registry
+from jobs.models.config import ExperimentConfig, load_config
+from jobs.models.features import Samples, add_sentiment, build_samples, select_universe
+from jobs.models.lstm import LstmPredictor
+from jobs.models.walkforward import MODEL, walk_forward
+from jobs.resources.lake import Lake, Txn
+from jobs.steps import StepReport
+from lake_schema.gold_sentiment import SENTIMENT_DAILY
+from lake_schema.models import MODEL_RUNS, PREDICTIONS
+from lake_schema.prices import GOLD_DAILY_FEATURES
+
+_FEATURE_COLUMNS = ["ticker", "trade_date", "return_1d", "return_5d", "return_20d", "volatility_20d", "range_pct",
+                    "dollar_volume", "volume_z_20d", "close_to_sma_20d"]
+
+
+def nightly_config() -> ExperimentConfig:
+    """The config the nightly runs: PULSELAKE_MODEL_CONFIG (name or TOML path, default 'nightly'),
+    cut to PULSELAKE_MODEL_MAX_TICKERS tickers when set (a quick `make run`)."""
+    config = load_config(os.environ.get("PULSELAKE_MODEL_CONFIG", "nightly"))
+    if os.environ.get("PULSELAKE_MODEL_MAX_TICKERS"):
+        config.universe.max_tickers = int(os.environ["PULSELAKE_MODEL_MAX_TICKERS"])
+    return config
+
+
+def _timed(report: StepReport, started: float) -> StepReport:
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
+
+
+def load_samples(lake: Lake, config: ExperimentConfig, with_sentiment: bool | None = None) -> tuple[pd.DataFrame, Samples]:
+    """The experiment's panel (from gold.daily_features) and its windows. Sentiment features are
+    added when `with_sentiment` is True, or (None) when gold.sentiment_daily has rows inside the
+    panel's dates; a model always scores with the feature set it was trained on."""
+    if not lake.exists(GOLD_DAILY_FEATURES):
+        raise ValueError("gold.daily_features does not exist yet: run the price steps first")
+    features = lake.read(GOLD_DAILY_FEATURES).select(*_FEATURE_COLUMNS)
+    if config.universe.tickers:
+        features = features.where(features.ticker.isin(config.universe.tickers))
+    frame = select_universe(features.toPandas(), config)
+    sentiment = None
+    if config.use_sentiment and with_sentiment is not False and not frame.empty and lake.exists(SENTIMENT_DAILY):
+        first, last = frame["trade_date"].min().date(), frame["trade_date"].max().date()
+        sentiment = (
+            lake.read(SENTIMENT_DAILY).where((F.col("day") >= F.lit(first)) & (F.col("day") <= F.lit(last)))
+            .select("ticker", "day", "posts", "mean_sentiment", "weighted_sentiment", "bullish_share").toPandas()
+        )
+    if with_sentiment is None:
+        with_sentiment = sentiment is not None and not sentiment.empty
+    if with_sentiment:
+        frame = add_sentiment(frame, sentiment)
+    return frame, build_samples(frame, config, with_sentiment)
+
+
+def _trading_days_since(frame: pd.DataFrame, day) -> int:
+    return int((frame["trade_date"].drop_duplicates() > pd.Timestamp(day)).sum())
+
+
+def train_and_evaluate(lake: Lake, config: ExperimentConfig | None = None, force: bool = False) -> StepReport:
+    """Walk-forward evaluate the config against every baseline, fit the final model on all
+    labelled data, save it under <lake>/models and register the run."""
+    started = time.perf_counter()
+    config = config or nightly_config()
+    report = StepReport(f"models: train + evaluate {config.name}")
+    frame, samples = load_samples(lake, config)
+    if not len(samples):
+        report.notes.append("no complete feature windows: nothing to train on")
+        return _timed(report, started)
+    data_end = frame["trade_date"].max().date()
+    fingerprint = config.fingerprint()
+    previous = [r for r in registry.runs(lake, config.name) if r["config_fingerprint"] == fingerprint]
+    if previous and not force:
+        waited = _trading_days_since(frame, previous[0]["data_end"])
+        if waited < config.walk_forward.retrain_every:
+            report.skipped.append(
+                f"{config.name}: last trained on data to {previous[0]['data_end']}, {waited} new trading day(s) "
+                f"< retrain_every={config.walk_forward.retrain_every}"
+            )
+            return _timed(report, started)
+    result = walk_forward(samples, config)
+    labelled = samples.take(samples.labelled)
+    final = LstmPredictor(config.network, config.window, samples.feature_names, config.seed).fit(labelled)
+    now = datetime.now(timezone.utc)
+    version = registry.new_version(config.name, fingerprint, now)
+    uri = registry.save_model(lake, final, config.name, version)
+    lstm, rw = result.metrics[MODEL], result.metrics["random_walk"]
+    registry.register(lake, {
+        "version": version, "model_name": config.name, "config_fingerprint": fingerprint,
+        "model_kind": config.network.kind, "model_uri": uri, "created_at": now,
+        "code_version": registry.code_version(),
+        "train_start": pd.Timestamp(labelled.date.min()).date(), "train_end": pd.Timestamp(labelled.date.max()).date(),
+        "data_end": data_end,
+        "eval_start": pd.Timestamp(result.folds[0].test_start).date(), "eval_end": pd.Timestamp(result.folds[-1].test_end).date(),
+        "folds": len(result.folds), "n_tickers": int(len(set(labelled.ticker))), "n_train_samples": len(labelled),
+        "hyperparameters": json.dumps(config.model_dump(mode="json") | {"feature_names": list(samples.feature_names)}, sort_keys=True),
+        "rmse": lstm["rmse"]["value"], "mae": lstm["mae"]["value"],
+        "directional_accuracy": lstm["directional_accuracy"]["value"],
+        "ic": lstm["ic"]["value"], "ic_ci_low": lstm["ic"]["ci_low"], "ic_ci_high": lstm["ic"]["ci_high"],
+        "rank_ic": lstm["rank_ic"]["value"], "n_eval_rows": lstm["rmse"]["n"], "n_eval_days": lstm["rmse"]["days"],
+        "random_walk_rmse": rw["rmse"]["value"], "beat_random_walk": result.beat_random_walk(),
+        "metrics_json": registry.metrics_json(result.metrics, result.folds),
+        "seconds": round(time.perf_counter() - started, 2),
+    })
+    report.tables[MODEL_RUNS.name] = 1
+    ic = lstm["ic"]
+    report.notes.append(
+        f"{version}: {len(result.folds)} folds, {lstm['rmse']['n']:,} out-of-sample rows; RMSE {lstm['rmse']['value']:.5f} "
+        f"vs random walk {rw['rmse']['value']:.5f} ({'beats' if result.beat_random_walk() else 'does NOT beat'} it); "
+        + (f"IC {ic['value']:.4f} [{ic['ci_low']:.4f}, {ic['ci_high']:.4f}] over {ic['days']} days" if ic["value"] is not None else "IC n/a")
+    )
+    report.notes.append("baselines RMSE / IC: " + ", ".join(
+        f"{name} {m['rmse']['value']:.5f} / " + ("n/a" if m["ic"]["value"] is None else f"{m['ic']['value']:.4f}")
+        for name, m in result.metrics.items() if name != MODEL
+    ))
+    return _timed(report, started)
+
+
+def _next_weekday(day) -> object:
+    return pd.Timestamp(np.busday_offset(np.datetime64(day, "D"), 1, roll="forward")).date()
+
+
+def score(lake: Lake, model_name: str | None = None) -> StepReport:
+    """Predict the next day for every ticker with a full window on the latest day, using the
+    registry's chosen model (flagged when none beat the random walk)."""
+    started = time.perf_counter()
+    model_name = model_name or nightly_config().name
+    report = StepReport(f"models: score {model_name}")
+    choice = registry.choose_model(lake, model_name)
+    if choice is None:
+        report.notes.append(f"no trained {model_name} model in gold.model_runs: nothing to score")
+        return _timed(report, started)
+    run = choice.run
+    hyperparameters = json.loads(run["hyperparameters"])
+    hyperparameters.pop("feature_names", None)
+    config = ExperimentConfig.model_validate(hyperparameters)
+    predictor = registry.load_model(lake, run["model_uri"])
+    trained_with_sentiment = any(name.startswith("sent_") for name in predictor.feature_names)
+    frame, samples = load_samples(lake, config, with_sentiment=trained_with_sentiment)
+    as_of_day = frame["trade_date"].max().to_datetime64().astype("datetime64[D]")
+    latest = samples.take(samples.date == as_of_day)
+    txn = Txn(app_id=f"predictions:{run['version']}:{as_of_day}", version=1)
+    if lake.exists(PREDICTIONS) and (lake.txn_version(PREDICTIONS, txn.app_id) or 0) >= 1:
+        report.skipped.append(f"{model_name} {run['version']} already scored as of {as_of_day}")
+        return _timed(report, started)
+    if tuple(predictor.feature_names) != tuple(latest.feature_names):
+        raise ValueError(f"model {run['version']} was trained on features {predictor.feature_names}, "
+                         f"the lake now gives {latest.feature_names}: retrain it (pulselake models train --force)")
+    predicted, prob_up = predictor.predict(latest)
+    now = datetime.now(timezone.utc)
+    as_of_date = pd.Timestamp(as_of_day).date()
+    keep = ~(np.isnan(predicted) | np.isnan(prob_up))  # a per-ticker run has no model for new tickers
+    target_date = _next_weekday(as_of_date)
+    rows = [
+        {"ticker": str(t), "as_of_date": as_of_date, "target_date": target_date,
+         "as_of_month": as_of_date.strftime("%Y-%m"), "predicted_return": float(r), "prob_up": float(p),
+         "model_version": run["version"], "as_of": now, "flagged": choice.flagged, "flag_reason": choice.reason}
+        for t, r, p in zip(latest.ticker[keep], predicted[keep], prob_up[keep])
+    ]
+    if not rows:
+        report.notes.append(f"no ticker has a complete {config.window}-day window on {as_of_date}: nothing scored")
+        return _timed(report, started)
+    frame_out = lake.spark.createDataFrame(rows, schema=PREDICTIONS.spark_ddl())
+    result = lake.merge(PREDICTIONS, frame_out, txn=txn)
+    report.tables[PREDICTIONS.name] = 0 if result.skipped else len(rows)
+    report.notes.append(
+        f"{len(rows)} predictions as of {as_of_date} from {run['version']}"
+        + (f" (FLAGGED: {choice.reason})" if choice.flagged else " (beat the random walk out of sample)")
+    )
+    if choice.flagged:
+        report.warnings["predictions_flagged_no_model_beat_random_walk"] = len(rows)
+    return _timed(report, started)

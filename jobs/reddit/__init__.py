@@ -1,0 +1,1 @@
+"""Reddit posts and comments: landed fetches -> bronze (every fetch) -> silver (one row per id)."""
