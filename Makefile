@@ -9,7 +9,7 @@ WHEELS := $(wildcard /opt/wheels)
 UV_FLAGS := --python $(BIN)/python --compile-bytecode $(if $(WHEELS),--find-links $(WHEELS),)
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run test test-fast bench lock clean-lake airflow
+.PHONY: help setup run test test-fast bench lock clean-lake airflow browser notebooks dashboard
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,8 +28,28 @@ $(STAMP): requirements.lock pyproject.toml
 run: setup ## run the nightly pipeline over the embedded data into ./lake
 	$(BIN)/pulselake nightly
 
-test: setup ## run the whole test suite
+test: setup browser ## run the whole test suite
 	$(BIN)/python -m pytest
+
+# The dashboard's browser test drives Debian's chromium (never a downloaded browser).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser: ## install Debian's chromium + chromium-driver for the dashboard test (skipped when present)
+	@if [ -x /usr/bin/chromium ]; then echo "==> chromium present: $$(/usr/bin/chromium --version 2>/dev/null)"; else \
+	  echo "==> installing Debian's chromium and chromium-driver" && \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; fi
+
+NOTEBOOK_PORT ?= 8888
+notebooks: setup ## start Jupyter Lab on 127.0.0.1 over notebooks/ (lake: env PULSELAKE_LAKE_ROOT, default ./lake)
+	@token=$${JUPYTER_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))')}; \
+	echo "==> Jupyter Lab: http://127.0.0.1:$(NOTEBOOK_PORT)/lab?token=$$token"; \
+	exec $(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NOTEBOOK_PORT) \
+	  --ServerApp.port_retries=0 --IdentityProvider.token=$$token --ServerApp.root_dir=notebooks
+
+DASHBOARD_PORT ?= 8501
+dashboard: setup ## start the Streamlit dashboard on 127.0.0.1 (lake: env PULSELAKE_LAKE_ROOT, default ./lake)
+	@echo "==> dashboard: http://127.0.0.1:$(DASHBOARD_PORT)"
+	@exec $(BIN)/streamlit run jobs/dashboard/app.py --server.address=127.0.0.1 --server.port=$(DASHBOARD_PORT) \
+	  --server.headless=true --browser.gatherUsageStats=false
 
 airflow: setup ## start Airflow 3 on http://127.0.0.1:8080 (SQLite in .airflow/, login admin, password file printed)
 	$(BIN)/python -m jobs.orchestration.airflow_local

@@ -2,7 +2,14 @@
 ### Nightly lake build
 
 landing → bronze → silver → gold → train + evaluate → score, for the trade
-dates the run covers:
+dates the run covers. Two branches meet at gold sentiment:
+
+* prices: land → bronze → symbols → silver → gold daily features (the window's months);
+* Reddit and trades: landed files (from `pulselake_reddit_hourly` and the trade
+  collector) → bronze → silver → post sentiment, and landed trades → bronze;
+
+then gold sentiment (daily sentiment, post price windows, lead-lag), the
+model's walk-forward train + evaluate, and the next-day scores.
 
 * **Scheduled by assets:** runs when `pulselake_prices_daily` updates
   `bronze.daily_bars`; the window is the one that DAG recorded on the asset event.
@@ -13,7 +20,8 @@ dates the run covers:
   steps are idempotent per training config and as-of day.
 * **Params:** `price_files` — optional `SOURCE=PATH` files to land instead of the bundled ones.
 
-Produces the `silver.daily_bars`, `gold.daily_features` and `gold.predictions` assets.
+Produces the `silver.daily_bars`, `gold.daily_features`, `gold.sentiment_daily`
+and `gold.predictions` assets.
 """
 
 from __future__ import annotations
@@ -36,4 +44,6 @@ with DAG(
     tags=["pulselake", "nightly"],
 ):
     gold = flows.price_layers(flows.plan_window())
-    gold >> flows.train_and_evaluate() >> flows.score()
+    scored, trades = flows.sentiment_layers()
+    sentiment = flows.gold_sentiment()
+    [gold, scored, trades] >> sentiment >> flows.train_and_evaluate() >> flows.score()

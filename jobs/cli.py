@@ -81,6 +81,9 @@ app.add_typer(_models_app, name="models")
 from jobs.sentiment.cli import app as _sentiment_app  # noqa: E402
 
 app.add_typer(_sentiment_app, name="sentiment")
+from jobs.stream.cli import app as _stream_app  # noqa: E402
+
+app.add_typer(_stream_app, name="stream")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ _Z95 = NormalDist().inv_cdf(0.975)
 
 def _fisher(r: Column, n: Column, sign: int) -> Column:
     z = F.atanh(F.least(F.greatest(r, F.lit(-0.999999)), F.lit(0.999999)))
-    return F.when(n >= 4, F.tanh(z + sign * _Z95 / F.sqrt(n - 3)))
+    return F.when(r.isNotNull() & (n >= 4), F.tanh(z + sign * _Z95 / F.sqrt(n - 3)))
 
 
 def build_lead_lag(sentiment_daily: DataFrame, daily_bars: DataFrame, horizons: tuple[int, ...] = HORIZONS) -> DataFrame:
@@ -51,7 +51,8 @@ def build_lead_lag(sentiment_daily: DataFrame, daily_bars: DataFrame, horizons: 
     per_ticker = stats(stacked, "ticker").withColumn("scope", F.lit("ticker"))
     pooled = stats(stacked).withColumn("scope", F.lit("pooled")).withColumn("ticker", F.lit("*"))
     out = per_ticker.unionByName(pooled)
-    r = F.when(F.isnan("r") | (F.col("n") < 4), F.lit(None)).otherwise(F.least(F.greatest("r", F.lit(-1.0)), F.lit(1.0)))
+    # (greatest/least skip NULLs, so a NULL r must be kept NULL explicitly)
+    r = F.when(F.col("r").isNull() | F.isnan("r") | (F.col("n") < 4), F.lit(None)).otherwise(F.least(F.greatest("r", F.lit(-1.0)), F.lit(1.0)))
     return out.withColumn("r", r).select(
         "scope", "ticker", "direction", F.col("horizon_days").cast("int"), "measure", "r",
         # the interval always holds r (at |r| = 1 the clipped Fisher bound would fall just short of it)

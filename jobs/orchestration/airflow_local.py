@@ -179,7 +179,7 @@ def _signal_group(process: subprocess.Popen, sig: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make airflow", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--home", default=os.environ.get("AIRFLOW_HOME") or str(REPO / ".airflow"),
+    parser.add_argument("--home", default=str(REPO / ".airflow"),
                         help="AIRFLOW_HOME (default: .airflow/ in the repo)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", "8080")), help="UI/API port on 127.0.0.1")
     parser.add_argument("--lake-root", default=None, help="lake the tasks write; default $PULSELAKE_LAKE_ROOT or ./lake")

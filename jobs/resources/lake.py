@@ -26,8 +26,9 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
+import pyarrow as pa
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -38,7 +39,13 @@ from jobs.resources.storage import join_uri
 from jobs.settings import Settings
 from lake_schema.spec import TableSpec
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 PartitionFilter = tuple[str, str, Any]
+# read_small's default ceiling: gold tables a dashboard shows (predictions, runs, daily sentiment)
+# stay well below it; anything bigger belongs in Spark.
+SMALL_TABLE_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,8 @@ class CommitResult:
 
 
 class Lake:
-    def __init__(self, spark: SparkSession, settings: Settings) -> None:
+    def __init__(self, spark: SparkSession | None, settings: Settings) -> None:
+        """`spark` may be None for a reader that only calls read_small (a dashboard)."""
         self.spark = spark
         self.settings = settings
         self._ensured: set[str] = set()
@@ -142,6 +150,49 @@ class Lake:
                 .load()
             )
         return df.where(_filters_to_sql(filters)) if filters else df
+
+    def read_small(
+        self,
+        spec: TableSpec,
+        where: Sequence[PartitionFilter] | None = None,
+        columns: Sequence[str] | None = None,
+        filters: Sequence[PartitionFilter] | None = None,
+        max_rows: int = SMALL_TABLE_ROWS,
+    ) -> "pd.DataFrame":
+        """A small table (or a few partitions of one) as pandas, read by delta-rs without Spark:
+        for dashboards and notebooks, where a JVM per page view is too heavy. "Small" is proven,
+        not assumed: the Delta log's row counts of the partitions `where` selects must not exceed
+        `max_rows`, else it raises. `filters` are row filters on any column, pushed into the
+        Parquet scan. A table that does not exist yet reads as empty (a reader never creates tables)."""
+        from jobs.resources.delta_bridge import partition_matches, partition_value_from_string, partition_value_to_string
+
+        self._check_partition_filters(spec, where)
+        wanted = list(columns) if columns else spec.column_names
+        for column in [*wanted, *(c for c, _, _ in filters or [])]:
+            spec.column(column)  # a clear error for a typo
+        schema = pa.schema([spec.arrow_schema().field(c) for c in wanted])
+        if not self.exists(spec):
+            return schema.empty_table().to_pandas()
+        table = DeltaTable(self.uri(spec), storage_options=self.settings.storage_options)
+        actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+        rows = 0
+        for action in actions:
+            values = {
+                name: partition_value_from_string(
+                    partition_value_to_string(action.get(f"partition.{name}")), spec.arrow_schema().field(name).type
+                )
+                for name in spec.partition_by
+            }
+            if partition_matches(values, where or []):
+                count = action.get("num_records")
+                rows += count if count is not None else max_rows + 1  # no stats: cannot prove it is small
+        if rows > max_rows:
+            raise ValueError(
+                f"{spec.name}: {rows:,} rows selected, over read_small's limit of {max_rows:,}; use Lake.read (Spark)"
+            )
+        conjunction = [tuple(f) for f in [*(where or []), *(filters or [])]]
+        data = table.to_pyarrow_table(filters=conjunction or None, columns=wanted)
+        return data.select(wanted).cast(schema).to_pandas()
 
     # ------------------------------------------------------------- write ---
 

@@ -113,7 +113,7 @@ def eval_command(
 
 @app.command()
 def train() -> None:
-    """Rebuild the default head (jobs/sentiment/artifacts/minilm_head.*) from the corpus's training split."""
+    """Rebuild the default head (jobs/sentiment/heads/minilm_head.*) from the corpus's training split."""
     from jobs.sentiment.dataset import DatasetError
     from jobs.sentiment.train import train_head
 

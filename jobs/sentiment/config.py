@@ -31,7 +31,7 @@ class SentimentSettings(BaseSettings):
     llm_http_attempts: int = Field(default=6, description="Tries per request on 429, 5xx and connection errors.")
     llm_max_backoff_s: float = 30.0
     llm_timeout_s: float = 120.0
-    llm_cache_path: str = Field(default=".cache/pulselake/llm_sentiment.sqlite", description="SQLite answer cache.")
+    llm_cache_path: str = Field(default="~/.cache/pulselake/llm_sentiment.sqlite", description="SQLite answer cache (by content hash).")
 
     def for_workers(self) -> str:
         """JSON for Spark's Python workers, key included (it travels in the task closure,

@@ -14,7 +14,7 @@ import numpy as np
 from jobs.sentiment.base import LABELS
 from jobs.sentiment.cues import CUE_FEATURE_NAMES, cue_features
 
-ARTIFACT_DIR = Path(__file__).parent / "artifacts"
+ARTIFACT_DIR = Path(__file__).parent / "heads"
 ARTIFACT_STEM = "minilm_head"
 HEAD_VERSION = "1"
 # Fixed hyperparameters (chosen before looking at held-out results in detail; see corpus/README.md).

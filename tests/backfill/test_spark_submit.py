@@ -44,7 +44,7 @@ def spark_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def submit(env: dict[str, str], lake: Path, *spark_args: str, timeout: int = 360) -> subprocess.CompletedProcess:
+def submit(env: dict[str, str], lake: Path, *spark_args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     command = [str(SPARK_BIN / "spark-submit"), *spark_args, "--conf", "spark.ui.enabled=false",
                "jobs/backfill.py", "--start", "2010-01-04", "--end", "2010-02-26", "--lake-root", str(lake),
                "--price-file", f"sp500_2009={SLICE}"]

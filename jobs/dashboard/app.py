@@ -1,0 +1,161 @@
+"""pulselake dashboard (Streamlit): `make dashboard`, or
+`streamlit run jobs/dashboard/app.py` with PULSELAKE_LAKE_ROOT pointing at a lake.
+
+Per ticker: price with the model's predicted next-day move and its flag, sentiment against
+price (overall and per subreddit); for the lake: the model leaderboard against the baselines
+and the freshness of the trade stream. Reads small gold tables with delta-rs (Lake.read_small),
+cached for PULSELAKE_DASHBOARD_TTL seconds (default 60), so a page view never starts Spark.
+"""
+
+from __future__ import annotations
+
+import os
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from jobs.dashboard import data
+from jobs.insights import views
+from jobs.insights.access import empty_message, lake_settings
+from jobs.resources.lake import Lake
+from lake_schema.gold_sentiment import SENTIMENT_DAILY
+from lake_schema.models import MODEL_RUNS, PREDICTIONS
+from lake_schema.prices import GOLD_DAILY_FEATURES
+
+TTL = int(os.environ.get("PULSELAKE_DASHBOARD_TTL", "60"))
+PRICE_DAYS = 120  # trading days of price history shown before the prediction
+
+
+@st.cache_resource
+def lake_for(root: str) -> Lake:
+    settings = lake_settings()
+    return Lake(None, settings.model_copy(update={"lake_root": root}))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def cached(name: str, root: str, *args):
+    """Every read goes through here: one cache entry per (reader, lake, arguments)."""
+    return getattr(data, name)(lake_for(root), *args)
+
+
+def main() -> None:
+    st.set_page_config(page_title="pulselake", layout="wide")
+    root = lake_settings().lake_root
+    lake = lake_for(root)
+    st.title("pulselake")
+    st.caption(f"lake: `{root}` · data cached for {TTL} s")
+
+    freshness_panel(views.freshness(cached("newest_trade", root)))
+    tickers = cached("tickers", root)
+    if not tickers:
+        st.warning(f"No tickers yet. {empty_message(lake, GOLD_DAILY_FEATURES)}")
+        leaderboard_panel(cached("model_runs", root), lake)
+        return
+    ticker = st.sidebar.selectbox("Ticker", tickers, index=0, help="scored tickers first, then discussed ones")
+    st.sidebar.caption(f"{len(tickers)} tickers in the lake")
+
+    prices = cached("prices", root, ticker)
+    price_panel(ticker, prices, cached("predictions", root, ticker), lake)
+    sentiment_panel(ticker, prices, cached("sentiment", root, ticker), cached("sentiment", root, ticker, True), lake)
+    leaderboard_panel(cached("model_runs", root), lake)
+
+
+def freshness_panel(fresh: views.Freshness) -> None:
+    st.subheader("Stream freshness")
+    if fresh.newest is None:
+        st.info("Trade stream: no trades yet in silver.trades (start it with `pulselake stream`).")
+        return
+    left, right = st.columns([1, 3])
+    left.metric("Age of the newest trade", views.humanize_seconds(fresh.age_seconds or 0))
+    stale = (fresh.age_seconds or 0) > 15 * 60
+    (right.warning if stale else right.success)(f"Trade stream: {fresh.text}" + (" — stale" if stale else ""))
+
+
+def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, lake: Lake) -> None:
+    st.header(f"{ticker}: price and predicted next-day move")
+    if prices.empty:
+        st.info(f"No prices for {ticker}. {empty_message(lake, GOLD_DAILY_FEATURES)}")
+        return
+    recent = prices.tail(PRICE_DAYS)
+    layers = [alt.Chart(recent).mark_line().encode(
+        x=alt.X("trade_date:T", title=None), y=alt.Y("adj_close:Q", title="adjusted close", scale=alt.Scale(zero=False)),
+        tooltip=["trade_date:T", alt.Tooltip("adj_close:Q", format=".2f")],
+    )]
+    if predictions.empty:
+        st.info(f"No prediction for {ticker}: it is outside the model's universe or nothing has been scored yet "
+                f"({empty_message(lake, PREDICTIONS) if not lake.exists(PREDICTIONS) else 'gold.predictions'}).")
+    else:
+        latest = predictions.iloc[0]
+        base = prices[prices.trade_date <= pd.Timestamp(latest.as_of_date)].tail(1)
+        if not base.empty:
+            close = float(base.adj_close.iloc[0])
+            path = pd.DataFrame({
+                "trade_date": [base.trade_date.iloc[0], pd.Timestamp(latest.target_date)],
+                "adj_close": [close, close * (1 + latest.predicted_return)], "what": ["last close", "predicted"],
+            })
+            color = "#d62728" if latest.flagged else "#2ca02c"
+            layers.append(alt.Chart(path).mark_line(strokeDash=[4, 3], color=color).encode(x="trade_date:T", y="adj_close:Q"))
+            layers.append(alt.Chart(path.tail(1)).mark_point(size=90, filled=True, color=color).encode(
+                x="trade_date:T", y="adj_close:Q", tooltip=["what", "trade_date:T", alt.Tooltip("adj_close:Q", format=".2f")]))
+        cols = st.columns(4)
+        cols[0].metric("Predicted return", f"{latest.predicted_return:+.2%}", help=f"{latest.as_of_date} → {latest.target_date}")
+        cols[1].metric("P(up)", f"{latest.prob_up:.0%}")
+        cols[2].metric("Predicts", str(latest.target_date))
+        cols[3].metric("Model", str(latest.model_version).split("-")[0], help=str(latest.model_version))
+        if latest.flagged:
+            st.error(f"FLAGGED: the model did NOT beat the random walk out of sample — treat this prediction as "
+                     f"noise. {latest.flag_reason or ''}")
+        else:
+            st.success("The model beat the random walk out of sample (see the leaderboard below).")
+    st.altair_chart(alt.layer(*layers).properties(height=320), use_container_width=True)
+
+
+def sentiment_panel(ticker: str, prices: pd.DataFrame, daily: pd.DataFrame, by_subreddit: pd.DataFrame, lake: Lake) -> None:
+    st.header(f"{ticker}: Reddit sentiment against price")
+    if daily.empty:
+        st.info(f"No Reddit sentiment for {ticker}. "
+                + (empty_message(lake, SENTIMENT_DAILY) if not lake.exists(SENTIMENT_DAILY) else "Nobody discussed it."))
+        return
+    window = prices[(prices.trade_date >= daily.day.min()) & (prices.trade_date <= daily.day.max())]
+    bars = alt.Chart(daily).mark_bar(opacity=0.6).encode(
+        x=alt.X("day:T", title=None), y=alt.Y("mean_sentiment:Q", title="mean sentiment", scale=alt.Scale(domain=[-1, 1])),
+        color=alt.condition("datum.mean_sentiment > 0", alt.value("#2ca02c"), alt.value("#d62728")),
+        tooltip=["day:T", "posts:Q", alt.Tooltip("mean_sentiment:Q", format=".2f"), alt.Tooltip("bullish_share:Q", format=".0%")],
+    )
+    price = alt.Chart(window).mark_line(color="black").encode(
+        x="trade_date:T", y=alt.Y("adj_close:Q", title="adjusted close", scale=alt.Scale(zero=False)))
+    st.altair_chart(alt.layer(bars, price).resolve_scale(y="independent").properties(height=280), use_container_width=True)
+    st.caption(f"{int(daily.posts.sum()):,} posts over {len(daily)} days; bars: that day's mean post sentiment, line: price.")
+    if not by_subreddit.empty:
+        st.subheader("Per subreddit")
+        weekly = (by_subreddit.set_index("day").groupby("subreddit")
+                  .resample("W").agg({"posts": "sum", "mean_sentiment": "mean"}).reset_index())
+        lines = alt.Chart(weekly).mark_line(point=True).encode(
+            x=alt.X("day:T", title="week"), y=alt.Y("mean_sentiment:Q", title="weekly mean sentiment"),
+            color="subreddit:N", tooltip=["subreddit", "day:T", "posts:Q", alt.Tooltip("mean_sentiment:Q", format=".2f")])
+        st.altair_chart(lines.properties(height=240), use_container_width=True)
+
+
+def leaderboard_panel(runs: pd.DataFrame, lake: Lake) -> None:
+    st.header("Model leaderboard: the LSTM against the baselines")
+    board = views.latest_leaderboard(runs)
+    if board.empty:
+        st.info(empty_message(lake, MODEL_RUNS))
+        return
+    newest = runs.sort_values("created_at").iloc[-1]
+    verdict = "beat" if newest.beat_random_walk else "did NOT beat"
+    (st.success if newest.beat_random_walk else st.error)(
+        f"Newest run `{newest.version}` {verdict} the random walk out of sample: RMSE {newest.rmse:.5f} vs "
+        f"{newest.random_walk_rmse:.5f} over {newest.n_eval_rows:,} rows ({newest.eval_start} .. {newest.eval_end}).")
+    chart = alt.Chart(board).mark_bar().encode(
+        x=alt.X("rmse:Q", title="out-of-sample RMSE (lower is better)", scale=alt.Scale(zero=False)),
+        y=alt.Y("model:N", sort="x", title=None),
+        color=alt.condition("datum.is_model", alt.value("#1f77b4"), alt.value("#9e9e9e")),
+        tooltip=["model", alt.Tooltip("rmse:Q", format=".5f"), alt.Tooltip("ic:Q", format=".4f"), "n:Q"])
+    st.altair_chart(chart.properties(height=40 * len(board) + 40), use_container_width=True)
+    st.dataframe(board[["model", "rmse", "rmse_ci_low", "rmse_ci_high", "mae", "directional_accuracy", "ic",
+                        "ic_ci_low", "ic_ci_high", "n", "beats_random_walk"]], hide_index=True, use_container_width=True)
+
+
+main()

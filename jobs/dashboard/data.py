@@ -1,0 +1,61 @@
+"""What the dashboard reads: small gold tables through Lake.read_small (delta-rs, no Spark),
+one ticker at a time where a table is per ticker. Each function returns pandas; the app caches them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from jobs.resources.lake import Lake
+from lake_schema.gold_sentiment import SENTIMENT_DAILY, SENTIMENT_DAILY_SUBREDDIT
+from lake_schema.models import MODEL_RUNS, PREDICTIONS
+from lake_schema.prices import GOLD_DAILY_FEATURES
+from lake_schema.trades import SILVER_TRADES
+
+
+def tickers(lake: Lake) -> list[str]:
+    """Tickers the model scores first (they have the most to show), then those with sentiment,
+    then every other ticker with daily features."""
+    scored = set(lake.read_small(PREDICTIONS, columns=["ticker"]).ticker)
+    discussed = set(lake.read_small(SENTIMENT_DAILY, columns=["ticker"]).ticker)
+    priced = set(lake.read_small(GOLD_DAILY_FEATURES, columns=["ticker"]).ticker)
+    return sorted(scored) + sorted(discussed - scored) + sorted(priced - scored - discussed)
+
+
+def prices(lake: Lake, ticker: str) -> pd.DataFrame:
+    frame = lake.read_small(GOLD_DAILY_FEATURES, columns=["trade_date", "adj_close", "return_1d"],
+                            filters=[("ticker", "=", ticker)])
+    return frame.assign(trade_date=pd.to_datetime(frame.trade_date)).sort_values("trade_date", ignore_index=True)
+
+
+def predictions(lake: Lake, ticker: str) -> pd.DataFrame:
+    """The ticker's predictions, newest first."""
+    frame = lake.read_small(PREDICTIONS, filters=[("ticker", "=", ticker)])
+    return frame.sort_values(["as_of_date", "as_of"], ascending=False, ignore_index=True)
+
+
+def sentiment(lake: Lake, ticker: str, by_subreddit: bool = False) -> pd.DataFrame:
+    spec = SENTIMENT_DAILY_SUBREDDIT if by_subreddit else SENTIMENT_DAILY
+    frame = lake.read_small(spec, filters=[("ticker", "=", ticker)])
+    return frame.assign(day=pd.to_datetime(frame.day)).sort_values("day", ignore_index=True)
+
+
+def model_runs(lake: Lake) -> pd.DataFrame:
+    return lake.read_small(MODEL_RUNS)
+
+
+def newest_trade(lake: Lake) -> pd.Timestamp | None:
+    """Time of the newest trade in silver.trades, from the Delta log's per-file max statistics
+    (no data scan); files without statistics fall back to reading the newest partition."""
+    if not lake.exists(SILVER_TRADES):
+        return None
+    actions = pa.table(DeltaTable(lake.uri(SILVER_TRADES), storage_options=lake.settings.storage_options)
+                       .get_add_actions(flatten=True))
+    if not actions.num_rows:
+        return None
+    if "max.trade_ts" in actions.column_names and actions.column("max.trade_ts").null_count == 0:
+        return pd.Timestamp(max(actions.column("max.trade_ts").to_pylist()))
+    newest_day = max(actions.column("partition.trade_date").to_pylist())
+    frame = lake.read_small(SILVER_TRADES, where=[("trade_date", "=", newest_day)], columns=["trade_ts"])
+    return None if frame.empty else pd.Timestamp(frame.trade_ts.max())

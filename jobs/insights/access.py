@@ -1,0 +1,63 @@
+"""How the read side opens the lake: the dashboard and every notebook in notebooks/ start here.
+Open the lake through Lake, load a table, and say plainly when a table has nothing in it yet
+instead of failing further down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from jobs.resources.lake import Lake
+from jobs.settings import Settings
+from lake_schema.spec import TableSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Which command fills a table, for the "is empty" message.
+_FILLED_BY = {
+    "silver.trades": "the stream fills it (`pulselake stream`)",
+    "silver.bars_1m": "the stream fills it (`pulselake stream`)",
+}
+_DEFAULT_FILL = "the nightly build fills it (`make run`, i.e. `pulselake nightly`)"
+
+
+def lake_settings() -> Settings:
+    """Settings from the environment; the lake is $PULSELAKE_LAKE_ROOT, else the repository's ./lake
+    (a notebook's working directory is notebooks/, so a bare relative default would miss it)."""
+    if os.environ.get("PULSELAKE_LAKE_ROOT"):
+        return Settings()
+    return Settings(lake_root=str(REPO_ROOT / "lake"))
+
+
+def open_lake(spark: bool = False) -> Lake:
+    """The lake; with spark=True also a local Spark session (for whole-table aggregations),
+    otherwise reads go through Lake.read_small (delta-rs, no JVM)."""
+    settings = lake_settings()
+    session = None
+    if spark:
+        from jobs.resources.spark import get_spark
+
+        session = get_spark(settings, "pulselake-notebook")
+    print(f"lake: {settings.lake_root}" + (" (Spark started)" if spark else ""))
+    return Lake(session, settings)
+
+
+def empty_message(lake: Lake, spec: TableSpec) -> str:
+    state = "is empty" if lake.exists(spec) else "does not exist yet"
+    return f"{spec.name} {state}: {_FILLED_BY.get(spec.name, _DEFAULT_FILL)}."
+
+
+def load(lake: Lake, spec: TableSpec, columns: Sequence[str] | None = None,
+         filters: Sequence[tuple[str, str, Any]] | None = None, **kwargs: Any) -> pd.DataFrame:
+    """`lake.read_small` that prints how many rows came back, or why there are none."""
+    frame = lake.read_small(spec, columns=columns, filters=filters, **kwargs)
+    if frame.empty and filters and lake.exists(spec) and not lake.read_small(spec, columns=[spec.column_names[0]]).empty:
+        print(f"NOTE: no row of {spec.name} matches {list(filters)}.")
+    elif frame.empty:
+        print(f"NOTE: {empty_message(lake, spec)}")
+    else:
+        print(f"{spec.name}: {len(frame):,} rows")
+    return frame

@@ -1,0 +1,12 @@
+"""The small lake the dashboard runs against (shared on disk with tests/notebooks in one session)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.small_lake import ensure_small_lake
+
+
+@pytest.fixture(scope="session")
+def small_lake(spark, tmp_path_factory):
+    return ensure_small_lake(spark, tmp_path_factory.getbasetemp() / "small_lake")

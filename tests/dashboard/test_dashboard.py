@@ -1,0 +1,127 @@
+"""The dashboard as a person uses it: `streamlit run` as a real process on a loopback port over a
+small pipeline-built lake, opened in Debian's headless Chromium (driven by Playwright). The page
+loads, its charts render, choosing another ticker changes what is shown, and a screenshot of each
+ticker is kept in tests/artifacts/ (git-ignored) for a human to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHART = '[data-testid="stVegaLiteChart"]'
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def dashboard(small_lake, tmp_path):
+    """The app served by a real `streamlit run` on a free 127.0.0.1 port; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "PULSELAKE_LAKE_ROOT": str(small_lake), "PULSELAKE_DASHBOARD_TTL": "30"}
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "jobs/dashboard/app.py", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--server.headless=true", "--browser.gatherUsageStats=false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, (tmp_path / "streamlit.log").read_text()
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "streamlit did not become healthy in 180 s"
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        # streamlit's own log, next to the screenshots, for when the page looks wrong
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "streamlit.log", ARTIFACTS / "dashboard_streamlit.log")
+
+
+def rendered_charts(page, at_least: int, timeout_s: float = 120) -> int:
+    """Wait until at least `at_least` Vega charts have drawn a non-empty canvas or SVG."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        drawn = page.evaluate(
+            """sel => [...document.querySelectorAll(sel)].filter(chart => {
+                   const surface = chart.querySelector('canvas, svg.marks');
+                   if (!surface) return false;
+                   const box = surface.getBoundingClientRect();
+                   return box.width > 50 && box.height > 50;
+               }).length""",
+            CHART,
+        )
+        if drawn >= at_least or time.monotonic() > deadline:
+            return drawn
+        time.sleep(0.5)
+
+
+def shown(page) -> dict[str, str]:
+    """The per-ticker facts on the page: headings and metric values."""
+    return {
+        "headings": " | ".join(page.locator("h2").all_inner_texts()),
+        "metrics": " | ".join(page.locator('[data-testid="stMetricValue"]').all_inner_texts()),
+    }
+
+
+def test_dashboard_renders_its_charts_and_follows_the_ticker_selection(dashboard):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(dashboard, wait_until="domcontentloaded")
+            expect(page.get_by_role("heading", name="AAPL: price and predicted next-day move")).to_be_visible(timeout=120_000)
+            # price + prediction, sentiment vs price, sentiment per subreddit, leaderboard
+            assert rendered_charts(page, 4) >= 4
+            text = page.locator("body").inner_text()
+            assert "Stream freshness" in text and "newest trade" in text and "old" in text
+            assert "Predicted return" in text and ("FLAGGED: the model did NOT beat the random walk" in text
+                                                   or "The model beat the random walk out of sample" in text)
+            assert "Per subreddit" in text and "random_walk" in text and "lstm" in text
+            before = shown(page)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_AAPL.png"), full_page=True)
+
+            page.locator('[data-testid="stSelectbox"]').first.click()
+            page.get_by_role("option", name="MSFT", exact=True).click()
+            expect(page.get_by_role("heading", name="MSFT: price and predicted next-day move")).to_be_visible(timeout=60_000)
+            expect(page.get_by_role("heading", name="MSFT: Reddit sentiment against price")).to_be_visible(timeout=60_000)
+            assert rendered_charts(page, 4) >= 4
+            after = shown(page)
+            assert "AAPL" not in after["headings"] and "MSFT" in after["headings"]
+            assert after["metrics"] != before["metrics"]  # MSFT's predicted move, not AAPL's
+            page.screenshot(path=str(ARTIFACTS / "dashboard_MSFT.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "dashboard_AAPL.png").stat().st_size > 10_000
