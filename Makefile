@@ -32,7 +32,8 @@ test: setup browser ## run the whole test suite
 	$(BIN)/python -m pytest
 
 # The dashboard's browser test drives Debian's chromium (never a downloaded browser).
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+IS_ROOT := $(filter 0,$(shell id -u))
+SUDO := $(if $(IS_ROOT),,sudo)
 browser: ## install Debian's chromium + chromium-driver for the dashboard test (skipped when present)
 	@if [ -x /usr/bin/chromium ]; then echo "==> chromium present: $$(/usr/bin/chromium --version 2>/dev/null)"; else \
 	  echo "==> installing Debian's chromium and chromium-driver" && \
@@ -43,7 +44,7 @@ notebooks: setup ## start Jupyter Lab on 127.0.0.1 over notebooks/ (lake: env PU
 	@token=$${JUPYTER_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))')}; \
 	echo "==> Jupyter Lab: http://127.0.0.1:$(NOTEBOOK_PORT)/lab?token=$$token"; \
 	exec $(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NOTEBOOK_PORT) \
-	  --ServerApp.port_retries=0 --IdentityProvider.token=$$token --ServerApp.root_dir=notebooks
+	  --ServerApp.port_retries=0 --IdentityProvider.token=$$token --ServerApp.root_dir=notebooks $(if $(IS_ROOT),--allow-root)
 
 DASHBOARD_PORT ?= 8501
 dashboard: setup ## start the Streamlit dashboard on 127.0.0.1 (lake: env PULSELAKE_LAKE_ROOT, default ./lake)

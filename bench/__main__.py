@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 RESULTS = Path(__file__).parent / "results"
-SCENARIOS = ["lake_io", "batch", "incremental"]
+SCENARIOS = ["lake_io", "batch", "incremental", "stream"]
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)
 

@@ -194,31 +194,36 @@ else:
           f"over {newest.folds} folds, {newest.n_eval_rows:,} out-of-sample rows")
     verdict = "BEAT" if newest.beat_random_walk else "did NOT beat"
     print(f"The LSTM {verdict} the random walk out of sample (RMSE {newest.rmse:.5f} vs {newest.random_walk_rmse:.5f}).")
-    display(board[["model", "rmse", "rmse_ci_low", "rmse_ci_high", "mae", "directional_accuracy", "ic", "ic_ci_low",
+    display(board[["model", "rmse", "rmse_ci_low", "rmse_ci_high", "rmse_vs_random_walk", "mae", "directional_accuracy", "ic", "ic_ci_low",
                    "ic_ci_high", "rank_ic", "n", "days", "beats_random_walk"]].round(5))"""),
-    md("## Every run over time: RMSE relative to the random walk, and IC"),
+    md("""
+## Every run over time: RMSE relative to the random walk, and IC
+
+Each nightly retrain adds a run; with a single run so far the chart shows that run's models side by side.
+"""),
     code("""
 history = views.leaderboard(runs)
 if history.empty:
     print("No training runs yet.")
 else:
-    walk = history[history.model == views.RANDOM_WALK].set_index("version").rmse
-    history = history.assign(rmse_vs_walk=history.rmse / history.version.map(walk) - 1,
-                             data_end=pd.to_datetime(history.data_end))
+    history = history.assign(data_end=pd.to_datetime(history.data_end))
+    over_time = history.version.nunique() > 1
     fig, axes = plt.subplots(1, 2)
     for model, rows in history.sort_values("data_end").groupby("model"):
         style = dict(lw=2.5, marker="o") if model == "lstm" else dict(lw=1, marker=".", alpha=0.8)
-        axes[0].plot(rows.data_end, rows.rmse_vs_walk * 100, label=model, **style)
-        axes[1].errorbar(rows.data_end, rows.ic, yerr=[rows.ic - rows.ic_ci_low, rows.ic_ci_high - rows.ic],
-                         label=model, capsize=3, **style)
+        x = rows.data_end if over_time else [model] * len(rows)
+        axes[0].plot(x, rows.rmse_vs_random_walk.to_numpy() * 100, label=model, **style)
+        errors = [(rows.ic - rows.ic_ci_low).to_numpy(), (rows.ic_ci_high - rows.ic).to_numpy()]
+        axes[1].errorbar(x, rows.ic.to_numpy(), yerr=errors, label=model, capsize=3, **style)
     axes[0].axhline(0, color="grey", lw=0.8)
     axes[0].set_title("RMSE vs random walk, % (below 0 = better)")
     axes[1].axhline(0, color="grey", lw=0.8)
     axes[1].set_title("mean daily IC (95% CI)")
     for ax in axes:
-        ax.set_xlabel("data end of the run")
+        ax.set_xlabel("data end of the run" if over_time else "model (one run so far)")
         ax.tick_params(axis="x", rotation=30)
-    axes[0].legend(fontsize=8)
+    if over_time:
+        axes[0].legend(fontsize=8)
     plt.tight_layout()
     plt.show()
     print(f"{history.version.nunique()} runs; the LSTM beat the random walk in "
@@ -278,7 +283,7 @@ for name, spec in TABLES.items():
     last = pd.to_datetime(table.history(1)[0]["timestamp"], unit="ms", utc=True)
     rows.append({"table": name, "rows": count, "version": table.version(), "last_write": last,
                  "state": "empty" if count == 0 else "ok"})
-inventory = pd.DataFrame(rows)
+inventory = pd.DataFrame(rows).astype({"rows": "Int64", "version": "Int64"})
 display(inventory)
 print(f"{(inventory.state == 'ok').sum()} of {len(inventory)} tables have rows.")"""),
     md("## Quarantine: what was refused, where it was headed, and why"),

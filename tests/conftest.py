@@ -10,6 +10,8 @@ import pytest
 # Keep TensorFlow and BLAS from oversubscribing the 2-core CI machines.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# The nightly trains on every ticker; tests use a slice (the benchmark times the full run).
+os.environ.setdefault("PULSELAKE_MODEL_MAX_TICKERS", "8")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

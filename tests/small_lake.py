@@ -5,7 +5,8 @@ by the project's own pipeline steps:
   Quandl file, plus tests/prices/fixtures/bars_with_problems.csv so the quarantine has every reason;
 * Reddit: posts and their sentiment written straight to silver (seeded, deterministic), then the
   real gold sentiment step (daily, per subreddit, post price windows, lead-lag);
-* models: the real walk-forward train + register + score with a tiny network;
+* models: two real walk-forward train + register runs (data to February, then March) and scoring,
+  with a tiny network;
 * trades: tests/trades/fixtures/bronze_trades.csv through the real silver transform.
 """
 
@@ -63,10 +64,13 @@ def build_small_lake(lake, work: Path) -> None:
 
     from tests.models.synthetic import tiny_config
 
-    config = tiny_config(name=MODEL_NAME)
-    config.network.epochs = 1
-    config.walk_forward.max_folds = 2
-    models.train_and_evaluate(lake, config)
+    # Two real runs, a month apart in data, so "model vs baselines over time" has a history.
+    for end in (date(2010, 2, 26), None):
+        config = tiny_config(name=MODEL_NAME)
+        config.network.epochs = 1
+        config.walk_forward.max_folds = 1
+        config.universe.end = end
+        models.train_and_evaluate(lake, config)
     models.score(lake, MODEL_NAME)
 
     _write_trades(lake)

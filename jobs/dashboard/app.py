@@ -24,7 +24,7 @@ from lake_schema.models import MODEL_RUNS, PREDICTIONS
 from lake_schema.prices import GOLD_DAILY_FEATURES
 
 TTL = int(os.environ.get("PULSELAKE_DASHBOARD_TTL", "60"))
-PRICE_DAYS = 120  # trading days of price history shown before the prediction
+PRICE_DAYS = 120  # trading days of price history shown, ending at the prediction's target day
 
 
 @st.cache_resource
@@ -77,14 +77,18 @@ def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, la
     if prices.empty:
         st.info(f"No prices for {ticker}. {empty_message(lake, GOLD_DAILY_FEATURES)}")
         return
-    recent = prices.tail(PRICE_DAYS)
+    caption = None
+    # The days up to the prediction's target day (its realized close shows where the lake has it).
+    shown_until = pd.Timestamp(predictions.target_date.iloc[0]) if not predictions.empty else prices.trade_date.max()
+    recent = prices[prices.trade_date <= shown_until].tail(PRICE_DAYS)
     layers = [alt.Chart(recent).mark_line().encode(
         x=alt.X("trade_date:T", title=None), y=alt.Y("adj_close:Q", title="adjusted close", scale=alt.Scale(zero=False)),
         tooltip=["trade_date:T", alt.Tooltip("adj_close:Q", format=".2f")],
     )]
     if predictions.empty:
-        st.info(f"No prediction for {ticker}: it is outside the model's universe or nothing has been scored yet "
-                f"({empty_message(lake, PREDICTIONS) if not lake.exists(PREDICTIONS) else 'gold.predictions'}).")
+        st.info(f"No prediction for {ticker}: " + (
+            empty_message(lake, PREDICTIONS) if not lake.exists(PREDICTIONS)
+            else "it is outside the model's universe, or it has not been scored yet."))
     else:
         latest = predictions.iloc[0]
         base = prices[prices.trade_date <= pd.Timestamp(latest.as_of_date)].tail(1)
@@ -96,6 +100,8 @@ def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, la
             })
             color = "#d62728" if latest.flagged else "#2ca02c"
             layers.append(alt.Chart(path).mark_line(strokeDash=[4, 3], color=color).encode(x="trade_date:T", y="adj_close:Q"))
+            caption = (f"As of {latest.as_of_date}: last close {close:.2f} → predicted {close * (1 + latest.predicted_return):.2f} "
+                       f"on {latest.target_date} (dashed).")
             layers.append(alt.Chart(path.tail(1)).mark_point(size=90, filled=True, color=color).encode(
                 x="trade_date:T", y="adj_close:Q", tooltip=["what", "trade_date:T", alt.Tooltip("adj_close:Q", format=".2f")]))
         cols = st.columns(4)
@@ -105,10 +111,12 @@ def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, la
         cols[3].metric("Model", str(latest.model_version).split("-")[0], help=str(latest.model_version))
         if latest.flagged:
             st.error(f"FLAGGED: the model did NOT beat the random walk out of sample — treat this prediction as "
-                     f"noise. {latest.flag_reason or ''}")
+                     f"noise." + (f" ({latest.flag_reason})" if latest.flag_reason else ""))
         else:
             st.success("The model beat the random walk out of sample (see the leaderboard below).")
     st.altair_chart(alt.layer(*layers).properties(height=320), use_container_width=True)
+    if caption:
+        st.caption(caption)
 
 
 def sentiment_panel(ticker: str, prices: pd.DataFrame, daily: pd.DataFrame, by_subreddit: pd.DataFrame, lake: Lake) -> None:
@@ -130,7 +138,7 @@ def sentiment_panel(ticker: str, prices: pd.DataFrame, daily: pd.DataFrame, by_s
     if not by_subreddit.empty:
         st.subheader("Per subreddit")
         weekly = (by_subreddit.set_index("day").groupby("subreddit")
-                  .resample("W").agg({"posts": "sum", "mean_sentiment": "mean"}).reset_index())
+                  .resample("W").agg({"posts": "sum", "mean_sentiment": "mean"}).dropna().reset_index())
         lines = alt.Chart(weekly).mark_line(point=True).encode(
             x=alt.X("day:T", title="week"), y=alt.Y("mean_sentiment:Q", title="weekly mean sentiment"),
             color="subreddit:N", tooltip=["subreddit", "day:T", "posts:Q", alt.Tooltip("mean_sentiment:Q", format=".2f")])
@@ -148,13 +156,14 @@ def leaderboard_panel(runs: pd.DataFrame, lake: Lake) -> None:
     (st.success if newest.beat_random_walk else st.error)(
         f"Newest run `{newest.version}` {verdict} the random walk out of sample: RMSE {newest.rmse:.5f} vs "
         f"{newest.random_walk_rmse:.5f} over {newest.n_eval_rows:,} rows ({newest.eval_start} .. {newest.eval_end}).")
-    chart = alt.Chart(board).mark_bar().encode(
-        x=alt.X("rmse:Q", title="out-of-sample RMSE (lower is better)", scale=alt.Scale(zero=False)),
+    chart = alt.Chart(board.assign(vs_walk=board.rmse_vs_random_walk * 100)).mark_bar().encode(
+        x=alt.X("vs_walk:Q", title="out-of-sample RMSE vs the random walk, % (below 0 = better)"),
         y=alt.Y("model:N", sort="x", title=None),
         color=alt.condition("datum.is_model", alt.value("#1f77b4"), alt.value("#9e9e9e")),
-        tooltip=["model", alt.Tooltip("rmse:Q", format=".5f"), alt.Tooltip("ic:Q", format=".4f"), "n:Q"])
+        tooltip=["model", alt.Tooltip("rmse:Q", format=".5f"), alt.Tooltip("vs_walk:Q", format="+.2f"),
+                 alt.Tooltip("ic:Q", format=".4f"), "n:Q"])
     st.altair_chart(chart.properties(height=40 * len(board) + 40), use_container_width=True)
-    st.dataframe(board[["model", "rmse", "rmse_ci_low", "rmse_ci_high", "mae", "directional_accuracy", "ic",
+    st.dataframe(board[["model", "rmse", "rmse_ci_low", "rmse_ci_high", "rmse_vs_random_walk", "mae", "directional_accuracy", "ic",
                         "ic_ci_low", "ic_ci_high", "n", "beats_random_walk"]], hide_index=True, use_container_width=True)
 
 

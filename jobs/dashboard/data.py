@@ -15,12 +15,13 @@ from lake_schema.trades import SILVER_TRADES
 
 
 def tickers(lake: Lake) -> list[str]:
-    """Tickers the model scores first (they have the most to show), then those with sentiment,
-    then every other ticker with daily features."""
+    """Tickers the model scores first (they have the most to show), each group most-discussed
+    first, then every other ticker with daily features, by name."""
     scored = set(lake.read_small(PREDICTIONS, columns=["ticker"]).ticker)
-    discussed = set(lake.read_small(SENTIMENT_DAILY, columns=["ticker"]).ticker)
+    posts = lake.read_small(SENTIMENT_DAILY, columns=["ticker", "posts"]).groupby("ticker").posts.sum()
     priced = set(lake.read_small(GOLD_DAILY_FEATURES, columns=["ticker"]).ticker)
-    return sorted(scored) + sorted(discussed - scored) + sorted(priced - scored - discussed)
+    ranked = sorted(scored | set(posts.index), key=lambda t: (t not in scored, -int(posts.get(t, 0)), t))
+    return ranked + sorted(priced - set(ranked))
 
 
 def prices(lake: Lake, ticker: str) -> pd.DataFrame:

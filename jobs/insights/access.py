@@ -54,8 +54,9 @@ def load(lake: Lake, spec: TableSpec, columns: Sequence[str] | None = None,
          filters: Sequence[tuple[str, str, Any]] | None = None, **kwargs: Any) -> pd.DataFrame:
     """`lake.read_small` that prints how many rows came back, or why there are none."""
     frame = lake.read_small(spec, columns=columns, filters=filters, **kwargs)
-    if frame.empty and filters and lake.exists(spec) and not lake.read_small(spec, columns=[spec.column_names[0]]).empty:
-        print(f"NOTE: no row of {spec.name} matches {list(filters)}.")
+    narrowed = [*(kwargs.get("where") or []), *(filters or [])]
+    if frame.empty and narrowed and lake.exists(spec) and not lake.read_small(spec, columns=[spec.column_names[0]]).empty:
+        print(f"no row of {spec.name} matches {narrowed}")
     elif frame.empty:
         print(f"NOTE: {empty_message(lake, spec)}")
     else:

@@ -8,7 +8,6 @@ about what "the leaderboard" or "the freshness" is. No I/O here.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -22,7 +21,8 @@ RANDOM_WALK = "random_walk"
 _METRICS = ("rmse", "mae", "directional_accuracy", "ic", "rank_ic")
 LEADERBOARD_COLUMNS = [
     "model_name", "version", "created_at", "data_end", "model", "is_model", "rmse", "rmse_ci_low", "rmse_ci_high",
-    "mae", "directional_accuracy", "ic", "ic_ci_low", "ic_ci_high", "rank_ic", "n", "days", "beats_random_walk",
+    "rmse_vs_random_walk", "mae", "directional_accuracy", "ic", "ic_ci_low", "ic_ci_high", "rank_ic", "n", "days",
+    "beats_random_walk",
 ]
 
 
@@ -31,7 +31,8 @@ LEADERBOARD_COLUMNS = [
 
 def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (training run, model): the LSTM and every baseline, scored out of sample on
-    the same rows (gold.model_runs.metrics_json), with whether each beat the random walk's RMSE."""
+    the same rows (gold.model_runs.metrics_json), with its RMSE relative to the random walk's
+    (rmse_vs_random_walk: -0.01 = 1% lower) and whether it beat it."""
     rows = []
     for run in runs.itertuples(index=False):
         models = json.loads(run.metrics_json or "{}").get("models", {})
@@ -47,12 +48,13 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
                 "n": rmse.get("n"), "days": rmse.get("days"),
             }
             row.update({name: (metrics.get(name) or {}).get("value") for name in _METRICS})
+            row["rmse_vs_random_walk"] = row["rmse"] / walk - 1 if row["rmse"] is not None and walk else None
             row["beats_random_walk"] = (
                 model != RANDOM_WALK and row["rmse"] is not None and walk is not None and row["rmse"] < walk
             )
             rows.append(row)
     frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
-    for column in ("rmse", "rmse_ci_low", "rmse_ci_high", "mae", "directional_accuracy", "ic", "ic_ci_low", "ic_ci_high", "rank_ic"):
+    for column in ("rmse", "rmse_ci_low", "rmse_ci_high", "rmse_vs_random_walk", "mae", "directional_accuracy", "ic", "ic_ci_low", "ic_ci_high", "rank_ic"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame.sort_values(["created_at", "rmse"], ascending=[False, True], ignore_index=True)
 
@@ -135,7 +137,7 @@ class Freshness:
 
 
 def freshness(newest: datetime | pd.Timestamp | None, now: datetime | None = None) -> Freshness:
-    if newest is None or (isinstance(newest, float) and math.isnan(newest)) or pd.isna(newest):
+    if newest is None or pd.isna(newest):
         return Freshness(None, None)
     stamp = pd.Timestamp(newest)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

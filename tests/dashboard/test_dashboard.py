@@ -93,16 +93,23 @@ def shown(page) -> dict[str, str]:
     }
 
 
-def test_dashboard_renders_its_charts_and_follows_the_ticker_selection(dashboard):
+def test_dashboard_renders_its_charts_and_follows_the_ticker_selection(dashboard, small_lake):
     from playwright.sync_api import expect, sync_playwright
 
+    from jobs.dashboard.data import tickers
+    from jobs.resources.lake import Lake
+    from jobs.settings import Settings
+
+    # The four tickers of the small lake, scored and discussed; the page opens on the first.
+    first, other = tickers(Lake(None, Settings(lake_root=str(small_lake))))[:2]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # tall enough that Streamlit's scrolling main area fits: the screenshot shows the whole page
+            page = browser.new_page(viewport={"width": 1400, "height": 2800})
             page.goto(dashboard, wait_until="domcontentloaded")
-            expect(page.get_by_role("heading", name="AAPL: price and predicted next-day move")).to_be_visible(timeout=120_000)
+            expect(page.get_by_role("heading", name=f"{first}: price and predicted next-day move")).to_be_visible(timeout=120_000)
             # price + prediction, sentiment vs price, sentiment per subreddit, leaderboard
             assert rendered_charts(page, 4) >= 4
             text = page.locator("body").inner_text()
@@ -111,17 +118,17 @@ def test_dashboard_renders_its_charts_and_follows_the_ticker_selection(dashboard
                                                    or "The model beat the random walk out of sample" in text)
             assert "Per subreddit" in text and "random_walk" in text and "lstm" in text
             before = shown(page)
-            page.screenshot(path=str(ARTIFACTS / "dashboard_AAPL.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_first_ticker.png"), full_page=True)
 
             page.locator('[data-testid="stSelectbox"]').first.click()
-            page.get_by_role("option", name="MSFT", exact=True).click()
-            expect(page.get_by_role("heading", name="MSFT: price and predicted next-day move")).to_be_visible(timeout=60_000)
-            expect(page.get_by_role("heading", name="MSFT: Reddit sentiment against price")).to_be_visible(timeout=60_000)
+            page.get_by_role("option", name=other, exact=True).click()
+            expect(page.get_by_role("heading", name=f"{other}: price and predicted next-day move")).to_be_visible(timeout=60_000)
+            expect(page.get_by_role("heading", name=f"{other}: Reddit sentiment against price")).to_be_visible(timeout=60_000)
             assert rendered_charts(page, 4) >= 4
             after = shown(page)
-            assert "AAPL" not in after["headings"] and "MSFT" in after["headings"]
-            assert after["metrics"] != before["metrics"]  # MSFT's predicted move, not AAPL's
-            page.screenshot(path=str(ARTIFACTS / "dashboard_MSFT.png"), full_page=True)
+            assert first not in after["headings"] and other in after["headings"]
+            assert after["metrics"] != before["metrics"]  # the other ticker's predicted move
+            page.screenshot(path=str(ARTIFACTS / "dashboard_second_ticker.png"), full_page=True)
         finally:
             browser.close()
-    assert (ARTIFACTS / "dashboard_AAPL.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "dashboard_first_ticker.png").stat().st_size > 10_000

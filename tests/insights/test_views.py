@@ -44,6 +44,7 @@ def test_leaderboard_has_every_model_of_every_run_and_marks_who_beat_the_random_
     latest = views.latest_leaderboard(runs)
     assert set(latest.version) == {"v2"} and latest.model.tolist() == ["lstm", "random_walk", "drift"]
     assert latest.is_model.tolist() == [True, False, False]
+    assert latest.rmse_vs_random_walk.tolist() == pytest.approx([-0.05, 0.0, 0.01])
     assert views.latest_leaderboard(runs.iloc[0:0]).empty
 
 

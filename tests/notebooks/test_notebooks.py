@@ -11,6 +11,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "notebooks"  # git-ignored
 # What each notebook must show on the small lake: at least this many figures, and these texts.
 EXPECTED = {
     "01_sentiment_vs_returns.ipynb": (3, ["gold.post_price_windows:", "tickers with at least 4 posts; the 15 most discussed"]),
@@ -22,13 +23,17 @@ EXPECTED = {
 }
 
 
-def execute(path: Path, lake_root: Path, monkeypatch) -> tuple[str, int]:
-    """Run the notebook in a fresh kernel; return its text output and how many figures it drew."""
+def execute(path: Path, lake_root: Path, monkeypatch, keep: bool = False) -> tuple[str, int]:
+    """Run the notebook in a fresh kernel; return its text output and how many figures it drew.
+    With `keep`, the executed notebook is saved under tests/artifacts/notebooks/ to look at."""
     monkeypatch.setenv("PULSELAKE_LAKE_ROOT", str(lake_root))
     monkeypatch.setenv("PULSELAKE_SPARK_MASTER", "local[2]")
     monkeypatch.setenv("PULSELAKE_SPARK_DRIVER_MEMORY", "1g")
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    if keep:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, ARTIFACTS / path.name)
     texts, figures = [], 0
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
@@ -54,7 +59,7 @@ def test_the_committed_notebooks_are_generated_and_carry_no_outputs():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_runs_top_to_bottom_on_a_pipeline_built_lake(name, small_lake, monkeypatch):
-    text, figures = execute(NOTEBOOKS / name, small_lake, monkeypatch)
+    text, figures = execute(NOTEBOOKS / name, small_lake, monkeypatch, keep=True)
     minimum, phrases = EXPECTED[name]
     assert figures >= minimum, text
     for phrase in phrases:
