@@ -15,6 +15,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
+import shutil
+import time as clock
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -29,12 +31,13 @@ MODEL_NAME = "tiny"
 
 def ensure_small_lake(spark, root: Path) -> Path:
     """Build the lake under `root` unless an earlier test of this session already did."""
-    root.mkdir(parents=True, exist_ok=True)
     done = root / "_built"
     if not done.exists():
         from jobs.resources.lake import Lake
         from jobs.settings import Settings
 
+        shutil.rmtree(root, ignore_errors=True)  # an earlier attempt that failed half-way
+        root.mkdir(parents=True)
         build_small_lake(Lake(spark, Settings(lake_root=str(root / "lake"), spark_master="local[2]")), root / "inputs")
         done.touch()
     return root / "lake"
@@ -45,6 +48,7 @@ def build_small_lake(lake, work: Path) -> None:
     from jobs.models import pipeline as models
     from jobs.prices import pipeline as prices
     from jobs.sources.bundled import bundled_bar_files
+    from tests.models.synthetic import tiny_config
 
     work.mkdir(parents=True, exist_ok=True)
     quandl, sp500 = bundled_bar_files()
@@ -52,28 +56,34 @@ def build_small_lake(lake, work: Path) -> None:
         dataclasses.replace(quandl, path=_cut_quandl(quandl.path, work / "bars_small.csv")),
         dataclasses.replace(sp500, path=TESTS / "prices" / "fixtures" / "bars_with_problems.csv"),
     ]
-    prices.land(lake, files, date(2026, 1, 5))
-    prices.bronze(lake, files)
-    prices.symbols(lake)
-    months = prices.months_in_bronze(lake)
-    prices.silver(lake, months, files)
-    prices.gold(lake, months)
+    months: list[str] = []
 
-    _write_reddit(lake)
-    gold_sentiment.build(lake, scorer="vader")
-
-    from tests.models.synthetic import tiny_config
-
-    # Two real runs, a month apart in data, so "model vs baselines over time" has a history.
-    for end in (date(2010, 2, 26), None):
+    def configured(end: date | None):
         config = tiny_config(name=MODEL_NAME)
         config.network.epochs = 1
-        config.walk_forward.max_folds = 1
+        config.walk_forward.max_folds = 2
         config.universe.end = end
-        models.train_and_evaluate(lake, config)
-    models.score(lake, MODEL_NAME)
+        return config
 
-    _write_trades(lake)
+    steps = [
+        ("land", lambda: prices.land(lake, files, date(2026, 1, 5))),
+        ("bronze", lambda: prices.bronze(lake, files)),
+        ("symbols", lambda: prices.symbols(lake)),
+        ("months", lambda: months.extend(prices.months_in_bronze(lake))),
+        ("silver", lambda: prices.silver(lake, months, files)),
+        ("gold", lambda: prices.gold(lake, months)),
+        ("reddit silver", lambda: _write_reddit(lake)),
+        ("gold sentiment", lambda: gold_sentiment.build(lake, scorer="vader")),
+        # Two real runs, a month apart in data, so "model vs baselines over time" has a history.
+        ("train to February", lambda: models.train_and_evaluate(lake, configured(date(2010, 2, 26)))),
+        ("train to March", lambda: models.train_and_evaluate(lake, configured(None))),
+        ("score", lambda: models.score(lake, MODEL_NAME)),
+        ("trades", lambda: _write_trades(lake)),
+    ]
+    for label, step in steps:
+        started = clock.perf_counter()
+        step()
+        print(f"small lake: {label} {clock.perf_counter() - started:.1f} s")
 
 
 def _cut_quandl(source: Path, target: Path) -> Path:

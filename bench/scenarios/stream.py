@@ -2,8 +2,8 @@
 
 A writer thread plays the collector: it stamps Finnhub-shaped trade frames with their receive time
 and lands them through the collector's own `LandingWriter`, rolled every second, at the target rate.
-The stream runs in this process with its default settings (trigger every
-PULSELAKE_BENCH_STREAM_TRIGGER seconds, default 1). A trade's delay is from its receive time to the
+The stream runs in this process (trigger every PULSELAKE_BENCH_STREAM_TRIGGER seconds, default 1),
+warmed up first on two seconds of light traffic so the numbers are the steady state, not JIT warm-up. A trade's delay is from its receive time to the
 moment the silver commit holding it returned (readable from then on); the sustained rate is trades
 in silver over the time from the first landing to the last silver commit.
 Knobs: PULSELAKE_BENCH_STREAM_SECONDS (default 120), PULSELAKE_BENCH_STREAM_RATES (default 1000,5000).
@@ -85,27 +85,38 @@ class FileWriter(threading.Thread):
         self.files[path.relative_to(self.landing).as_posix()] = lines
 
 
+def _write(writer: FileWriter) -> FileWriter:
+    writer.start()
+    writer.join()
+    return writer
+
+
+def _until_taken(writer: FileWriter, reports: list[BatchReport]) -> None:
+    deadline = time.time() + DRAIN_TIMEOUT_S
+    while not set(writer.files) <= {f for r in reports for f in r.taken} and time.time() < deadline:
+        time.sleep(0.2)
+
+
 def measure(lake: Lake, rate: int, seconds: float, trigger_s: float) -> dict:
     landing = landing_root(lake.settings)
     reports: list[BatchReport] = []
     query = start_stream(lake, StreamConfig(query_name=f"bench_{rate}", trigger_seconds=trigger_s),
                          on_batch=reports.append)
-    writer = FileWriter(landing, rate, seconds)
     try:
-        writer.start()
-        writer.join()
-        deadline = time.time() + DRAIN_TIMEOUT_S
-        while {f for r in reports for f in r.taken} < set(writer.files) and time.time() < deadline:
-            time.sleep(0.5)
+        _until_taken(_write(FileWriter(landing, 100, 2.0, seed=1)), reports)  # warm-up: JIT, Python workers
+        warm = len(reports)
+        writer = _write(FileWriter(landing, rate, seconds))
+        _until_taken(writer, reports)
     finally:
         query.stop()
+    reports = reports[warm:]
     visible = {f: r.silver_visible_at for r in reports for f in r.taken if r.silver_visible_at}
     delays = np.concatenate([
         np.repeat([visible[f] - received for received, _ in lines], [n for _, n in lines])
         for f, lines in writer.files.items() if f in visible
     ] or [np.array([])])
     last_commit = max(visible.values()) if visible else float("nan")
-    in_silver = lake.read(SILVER_TRADES).count()
+    in_silver = sum(r.tables.get(SILVER_TRADES.name, 0) for r in reports)
     batch_seconds = [r.seconds for r in reports if r.taken]
     return {
         "scenario": "stream", "target_trades_per_s": rate, "seconds": seconds, "trigger_s": trigger_s,

@@ -148,7 +148,7 @@ def _plan_and_take_bronze(lake: Lake, ctx: StreamContext, landed: list[LandedFil
         report.skipped.append(BRONZE_TRADES.name)
         return plan, None
     for attempt in range(_REPLANS):
-        taken = {f.relative for f in landed if lake.txn_version(BRONZE_TRADES, f.txn(BRONZE_TRADES).app_id) is not None}
+        taken = _taken(lake, landed)
         mine = [f for f in landed if f.relative not in taken]
         plan = BatchPlan(batch_id, tuple(f.relative for f in mine), tuple(sorted(taken)), silver_high_water(lake))
         ctx.plans.save(plan)  # before the commit: a replay after it must reuse exactly this plan
@@ -165,11 +165,16 @@ def _plan_and_take_bronze(lake: Lake, ctx: StreamContext, landed: list[LandedFil
             parsed[0].unpersist()
             if (lake.txn_version(BRONZE_TRADES, txn.app_id) or 0) >= txn.version:
                 return plan, None  # our commit landed after all
-            lost = [f for f in mine if lake.txn_version(BRONZE_TRADES, f.txn(BRONZE_TRADES).app_id) is not None]
-            if not lost or attempt == _REPLANS - 1:
+            if not _taken(lake, mine) or attempt == _REPLANS - 1:
                 raise
             # the nightly took some of these files meanwhile: plan again without them
     raise AssertionError("unreachable")
+
+
+def _taken(lake: Lake, files: list[LandedFile]) -> set[str]:
+    """Files whose `bronze.trades:<path>` app transaction is in bronze's log (one log load for all)."""
+    table = lake.delta_table(BRONZE_TRADES)
+    return {f.relative for f in files if table.transaction_version(f.txn(BRONZE_TRADES).app_id) is not None}
 
 
 def _downstream(lake: Lake, ctx: StreamContext, parsed: tuple[DataFrame, DataFrame], plan: BatchPlan, txn: Txn,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from pyspark.sql import DataFrame
+from tenacity import Retrying, stop_after_attempt, wait_fixed
 from pyspark.sql.streaming import StreamingQuery
 
 from jobs.ingest.finnhub_ws import TRADES_STREAM
@@ -26,6 +27,7 @@ from jobs.resources.lake import Lake
 from jobs.stream.batch import BatchReport, StreamContext, process_batch
 from jobs.stream.plan import PlanStore
 
+_ATTEMPTS = 3
 _BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
 
 
@@ -73,7 +75,10 @@ def start_stream(lake: Lake, config: StreamConfig,
                 watermark=config.watermark, tag=f"stream-{config.query_name}-{query_id[:8]}",
             )
         uris = [row.path for row in batch.collect()]
-        report = process_batch(lake, context["ctx"], uris, batch_id)
+        # The batch is idempotent and resumable, so a failed attempt (e.g. a commit conflict with a
+        # concurrent `rebuild-bars` or nightly) is simply run again before the query gives up.
+        report = Retrying(stop=stop_after_attempt(_ATTEMPTS), wait=wait_fixed(2), reraise=True)(
+            process_batch, lake, context["ctx"], uris, batch_id)
         if on_batch is not None:
             on_batch(report)
 

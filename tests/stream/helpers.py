@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -91,6 +92,13 @@ def expected_tables(spark: SparkSession, landing: Path, files: list[TradeFile]):
     bronze, _ = parse_trade_lines(read_files(spark, [LandedFile(landing / f.relative, f.relative) for f in files]))
     silver, _ = build_silver_trades(bronze)
     return bronze, silver, build_bars_1m(silver)
+
+
+def expected_quarantine(spark: SparkSession, landing: Path, files: list[TradeFile]) -> Counter:
+    """Reasons and counts the batch definitions reject over all files at once."""
+    bronze, bad_lines = parse_trade_lines(read_files(spark, [LandedFile(landing / f.relative, f.relative) for f in files]))
+    _, rejected = build_silver_trades(bronze)
+    return Counter(r.reason for r in bad_lines.select("reason").unionByName(rejected.select("reason")).collect())
 
 
 def rows(df, columns=None) -> list[tuple]:
