@@ -55,8 +55,10 @@ dashboard: setup ## start the Streamlit dashboard on 127.0.0.1 (lake: env PULSEL
 airflow: setup ## start Airflow 3 on http://127.0.0.1:8080 (SQLite in .airflow/, login admin, password file printed)
 	$(BIN)/python -m jobs.orchestration.airflow_local
 
-bench: setup ## run the benchmarks (not part of make test)
+bench: setup ## run the benchmarks (not part of make test); results in bench/results/
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.sentiment_throughput
+	$(BIN)/python -m bench.models_nightly
 
 lock: ## re-resolve requirements.in into requirements.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv==$(UV_VERSION); }

@@ -18,6 +18,7 @@ from jobs.resources.lake import Lake
 from jobs.sentiment.spark_job import sentiment_step
 from jobs.steps import StepReport
 from jobs.trades.bronze import bronze_trades
+from jobs.trades.pipeline import silver_trades
 from lake_schema import TABLES
 
 
@@ -44,6 +45,7 @@ def run_nightly(lake: Lake, start: date | None = None, end: date | None = None, 
         ("silver: reddit merged on id", lambda: reddit.silver_reddit(lake)),
         ("silver: post sentiment (default scorer)", lambda: sentiment_step(lake)),
         ("bronze: trades from landing", lambda: bronze_trades(lake)),
+        ("silver: trades and 1-minute bars for closed days", lambda: silver_trades(lake)),
         ("gold: sentiment per day, post price windows, lead-lag", lambda: gold_sentiment.build(lake)),
         ("models: walk-forward train + evaluate + register", lambda: models.train_and_evaluate(lake)),
         ("models: score next day", lambda: models.score(lake)),

@@ -300,10 +300,13 @@ else:
         display(by_reason)
         fig, ax = plt.subplots(figsize=(9, 0.4 * len(by_reason) + 1.2))
         labels = by_reason.target_table + " / " + by_reason.reason
-        ax.barh(labels, by_reason["count"])
-        ax.set_xscale("log")
+        bars = ax.barh(labels, by_reason["count"])
+        ax.bar_label(bars, padding=3)
+        wide = by_reason["count"].max() > 50 * by_reason["count"].min()
+        if wide:
+            ax.set_xscale("log")
         ax.invert_yaxis()
-        ax.set_xlabel("records quarantined (log scale)")
+        ax.set_xlabel("records quarantined" + (" (log scale)" if wide else ""))
         plt.show()"""),
     code("""
 if quarantine is not None and quarantine.limit(1).count():

@@ -3,9 +3,10 @@
 A writer thread plays the collector: it stamps Finnhub-shaped trade frames with their receive time
 and lands them through the collector's own `LandingWriter`, rolled every second, at the target rate.
 The stream runs in this process (trigger every PULSELAKE_BENCH_STREAM_TRIGGER seconds, default 1),
-warmed up first on two seconds of light traffic so the numbers are the steady state, not JIT warm-up. A trade's delay is from its receive time to the
-moment the silver commit holding it returned (readable from then on); the sustained rate is trades
-in silver over the time from the first landing to the last silver commit.
+warmed up first on two seconds of light traffic so the numbers are the steady state, not JIT warm-up.
+A trade's delay runs from its receive time to the moment the silver commit holding it returned
+(readable from then on); the sustained rate is trades in silver over the time from the first landing
+to the last silver commit (so a short run understates it: the final drain counts).
 Knobs: PULSELAKE_BENCH_STREAM_SECONDS (default 120), PULSELAKE_BENCH_STREAM_RATES (default 1000,5000).
 `sizes` (row counts for the batch scenarios) does not apply here.
 """
@@ -127,7 +128,8 @@ def measure(lake: Lake, rate: int, seconds: float, trigger_s: float) -> dict:
         "delay_p50_s": round(float(np.percentile(delays, 50)), 2) if delays.size else None,
         "delay_p95_s": round(float(np.percentile(delays, 95)), 2) if delays.size else None,
         "delay_max_s": round(float(delays.max()), 2) if delays.size else None,
-        "batches": len(batch_seconds), "batch_mean_s": round(float(np.mean(batch_seconds)), 2) if batch_seconds else None,
+        "batches": len(batch_seconds),
+        "batch_mean_s": round(float(np.mean(batch_seconds)), 2) if batch_seconds else None,
         "batch_max_s": round(float(np.max(batch_seconds)), 2) if batch_seconds else None,
         "jvm_peak_heap_mib": jvm_peak_heap_mib(lake.spark),
     }

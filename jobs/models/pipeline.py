@@ -124,7 +124,7 @@ def train_and_evaluate(lake: Lake, config: ExperimentConfig | None = None, force
     report.notes.append(
         f"{version}: {len(result.folds)} folds, {lstm['rmse']['n']:,} out-of-sample rows; RMSE {lstm['rmse']['value']:.5f} "
         f"vs random walk {rw['rmse']['value']:.5f} ({'beats' if result.beat_random_walk() else 'does NOT beat'} it); "
-        + (f"IC {ic['value']:.4f} [{ic['ci_low']:.4f}, {ic['ci_high']:.4f}] over {ic['days']} days" if ic["value"] is not None else "IC n/a")
+        + _describe_ic(ic)
     )
     report.notes.append("baselines RMSE / IC: " + ", ".join(
         f"{name} {m['rmse']['value']:.5f} / " + ("n/a" if m["ic"]["value"] is None else f"{m['ic']['value']:.4f}")
@@ -187,3 +187,11 @@ def score(lake: Lake, model_name: str | None = None) -> StepReport:
     if choice.flagged:
         report.warnings["predictions_flagged_no_model_beat_random_walk"] = len(rows)
     return _timed(report, started)
+
+
+def _describe_ic(ic: dict) -> str:
+    """IC with its interval; a single day of IC has no interval, so none is printed."""
+    if ic["value"] is None:
+        return "IC n/a"
+    interval = f" [{ic['ci_low']:.4f}, {ic['ci_high']:.4f}]" if ic["ci_low"] is not None and ic["ci_high"] is not None else " (no interval)"
+    return f"IC {ic['value']:.4f}{interval} over {ic['days']} days"

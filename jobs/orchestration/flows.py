@@ -105,6 +105,13 @@ def bronze_trades() -> dict[str, Any]:
     return run()
 
 
+@task
+def silver_trades() -> dict[str, Any]:
+    from jobs.orchestration.tasks import silver_trades as run
+
+    return run()
+
+
 @task(outlets=[assets.GOLD_SENTIMENT_DAILY])
 def gold_sentiment() -> dict[str, Any]:
     from jobs.orchestration.tasks import gold_sentiment as run
@@ -127,13 +134,17 @@ def score() -> dict[str, Any]:
 
 
 def sentiment_layers() -> tuple[Any, Any]:
-    """Reddit landed files -> bronze -> silver -> post sentiment, and landed trades -> bronze.
-    Returns the last task of each branch; gold sentiment joins them with the price gold."""
+    """Reddit landed files -> bronze -> silver -> post sentiment, and landed trades -> bronze ->
+    silver and bars of closed days. Returns the last task of each branch; gold sentiment joins
+    them with the price gold."""
     reddit = bronze_reddit()
     silver = silver_reddit()
     scored = post_sentiment()
     reddit >> silver >> scored
-    return scored, bronze_trades()
+    trades = bronze_trades()
+    closed_days = silver_trades()
+    trades >> closed_days
+    return scored, closed_days
 
 
 def price_layers(window) -> Any:

@@ -120,6 +120,12 @@ def bronze_trades() -> dict[str, Any]:
     return _done(step(open_lake()))
 
 
+def silver_trades() -> dict[str, Any]:
+    from jobs.trades.pipeline import silver_trades as step
+
+    return _done(step(open_lake()))
+
+
 def gold_sentiment() -> dict[str, Any]:
     from jobs.gold_sentiment import pipeline
 

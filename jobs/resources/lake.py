@@ -5,6 +5,8 @@ and merge key come from one place. Operations:
 
 * ``read(spec, where=...)`` — a Spark DataFrame of one pinned table version,
   pruned by partition filters.
+* ``read_small(spec, where=..., columns=..., filters=...)`` — pandas via delta-rs, no
+  Spark, for dashboards and notebooks; refuses selections the Delta log counts over a limit.
 * ``append(spec, df, txn=...)`` — add rows.
 * ``overwrite(spec, df, where=...)`` — replace exactly one partition range
   (Delta's replaceWhere); rows outside the range are refused.

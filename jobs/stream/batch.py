@@ -185,24 +185,27 @@ def _downstream(lake: Lake, ctx: StreamContext, parsed: tuple[DataFrame, DataFra
     trades = trades.cache()
     floor = report.watermark_floor = watermark_floor(plan.high_water, ctx.watermark)
     lo, hi, days, report.late_beyond_watermark = _bounds(trades, floor)
-    if lo is None:
-        trades.unpersist()
-        return
-    # One read of recent silver, pinned before our commit, serves both the dedupe (keys already
-    # there) and the bars (every other trade of the minutes this batch touches).
-    recent = lake.read(SILVER_TRADES, where=[("trade_date", "in", days)], version=lake.version(SILVER_TRADES),
-                       filters=[("trade_ts", ">=", _minute_floor(lo)),
-                                ("trade_ts", "<", _minute_floor(hi) + timedelta(minutes=1))]).cache()
+    recent = None
     try:
-        known = recent.select("trade_key")
-        new = trades.join(known, "trade_key", "left_anti")
-        repeats = trades.join(known, "trade_key", "left_semi")
+        if lo is None:  # no valid trade: only rejects to record
+            new, repeats = trades, trades.limit(0)
+        else:
+            # One read of recent silver, pinned before our commit, serves both the dedupe (keys already
+            # there) and the bars (every other trade of the minutes this batch touches).
+            recent = lake.read(SILVER_TRADES, where=[("trade_date", "in", days)], version=lake.version(SILVER_TRADES),
+                               filters=[("trade_ts", ">=", _minute_floor(lo)),
+                                        ("trade_ts", "<", _minute_floor(hi) + timedelta(minutes=1))]).cache()
+            known = recent.select("trade_key")
+            new = trades.join(known, "trade_key", "left_anti")
+            repeats = trades.join(known, "trade_key", "left_semi")
         lap = report.lap("read", lap)
 
         # Appended even when empty (a commit with no files): counting first would cost a Spark job per batch.
         quarantined = lake.append(QUARANTINE, _quarantine_rows(bad_lines, broken, repeats, label), txn=txn)
         _record(report, quarantined)
         lap = report.lap("quarantine", lap)
+        if recent is None:
+            return
 
         _record(report, lake.append(SILVER_TRADES, new, txn=txn))
         report.silver_visible_at = time.time()
@@ -212,7 +215,8 @@ def _downstream(lake: Lake, ctx: StreamContext, parsed: tuple[DataFrame, DataFra
         _record(report, upsert_bars(lake, bars_for(recent.unionByName(new), touched), days, txn=txn))
         report.lap("bars", lap)
     finally:
-        recent.unpersist()
+        if recent is not None:
+            recent.unpersist()
         trades.unpersist()
 
 
@@ -241,7 +245,8 @@ def _quarantine_rows(bad_lines: DataFrame, broken: DataFrame, repeats: DataFrame
                            .alias(DETAIL))
     return reduce(DataFrame.unionByName, [
         to_quarantine(bad_lines, target=BRONZE_TRADES, batch=batch, record_columns=["line"], record_key=line_key),
-        to_quarantine(broken, target=SILVER_TRADES, batch=batch, record_columns=trade_columns, record_key=F.col("record_id")),
+        to_quarantine(broken, target=SILVER_TRADES, batch=batch, record_columns=trade_columns,
+                      record_key=F.col("record_id")),
         to_quarantine(again, target=SILVER_TRADES, batch=batch, record_columns=SILVER_TRADES.column_names,
                       record_key=F.col("trade_key")),
     ])

@@ -40,7 +40,8 @@ def stream(
     max_files_per_trigger: Optional[int] = typer.Option(None, min=1, help="cap on landed files per micro-batch"),
     available_now: bool = typer.Option(False, "--available-now", help="take every file landed so far, then stop"),
     query_name: str = typer.Option("trades_stream", help="the query's name; part of its Delta app id"),
-    checkpoint: Optional[Path] = typer.Option(None, help="checkpoint folder (default <lake>/_checkpoints/<query-name>)"),
+    checkpoint: Optional[Path] = typer.Option(None, help="checkpoint folder "
+                                                         "(default <lake>/_checkpoints/<query-name>)"),
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
     """Start the stream (runs until Ctrl-C/SIGTERM, or with --available-now until caught up).

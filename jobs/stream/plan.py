@@ -28,7 +28,8 @@ class BatchPlan:
     high_water: datetime | None  # newest trade_ts in silver.trades when the batch was planned
 
     def to_json(self) -> str:
-        return json.dumps({"batch_id": self.batch_id, "files": list(self.files), "taken_before": list(self.taken_before),
+        return json.dumps({"batch_id": self.batch_id, "files": list(self.files),
+                           "taken_before": list(self.taken_before),
                            "high_water": self.high_water.isoformat() if self.high_water else None})
 
     @classmethod

@@ -44,7 +44,8 @@ def line(received: datetime, frame_text: str) -> str:
 
 
 def trade_file(index: int, lines: list[str], received: datetime) -> TradeFile:
-    return TradeFile(f"trades-{received:%Y%m%dT%H%M%S%f}-{index:04d}.ndjson", f"{received:%Y-%m-%d}", "\n".join(lines) + "\n")
+    name = f"trades-{received:%Y%m%dT%H%M%S%f}-{index:04d}.ndjson"
+    return TradeFile(name, f"{received:%Y-%m-%d}", "\n".join(lines) + "\n")
 
 
 def synthetic_files(count: int, seed: int = 1, lines_per_file: int = 6, trades_per_line: int = 4,
@@ -96,7 +97,8 @@ def expected_tables(spark: SparkSession, landing: Path, files: list[TradeFile]):
 
 def expected_quarantine(spark: SparkSession, landing: Path, files: list[TradeFile]) -> Counter:
     """Reasons and counts the batch definitions reject over all files at once."""
-    bronze, bad_lines = parse_trade_lines(read_files(spark, [LandedFile(landing / f.relative, f.relative) for f in files]))
+    landed = [LandedFile(landing / f.relative, f.relative) for f in files]
+    bronze, bad_lines = parse_trade_lines(read_files(spark, landed))
     _, rejected = build_silver_trades(bronze)
     return Counter(r.reason for r in bad_lines.select("reason").unionByName(rejected.select("reason")).collect())
 

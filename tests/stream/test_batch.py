@@ -11,7 +11,7 @@ from jobs.stream.batch import BatchReport, StreamContext, _plan_and_take_bronze,
 from jobs.stream.plan import PlanStore
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
-from tests.stream.helpers import expected_tables, land, rows, synthetic_files
+from tests.stream.helpers import START, expected_tables, land, line, rows, synthetic_files, trade_file
 
 
 def test_a_batch_replayed_after_a_crash_writes_every_table_exactly_once(lake, spark, tmp_path):
@@ -40,3 +40,13 @@ def test_a_batch_replayed_after_a_crash_writes_every_table_exactly_once(lake, sp
     assert rows(lake.read(SILVER_TRADES)) == rows(silver)
     assert rows(lake.read(BARS_1M)) == rows(bars)
     assert lake.read(QUARANTINE).count() == replay.tables[QUARANTINE.name] > 0
+
+    # a file with no valid trade at all: its lines are still quarantined, nothing else changes
+    when = START + timedelta(minutes=10)
+    only_bad = trade_file(7, [line(when, '{"type":"ping"}')], when)
+    land(landing, only_bad)
+    bad = process_batch(lake, ctx, [(landing / only_bad.relative).as_uri()], 1)
+    assert bad.taken == (only_bad.relative,) and bad.tables == {BRONZE_TRADES.name: 0, QUARANTINE.name: 1}
+    reasons = {r.reason for r in lake.read(QUARANTINE).where(f"source_file = '{only_bad.relative}'").collect()}
+    assert reasons == {"not_a_trade_frame"}
+    assert rows(lake.read(SILVER_TRADES)) == rows(silver)

@@ -44,3 +44,21 @@ def test_bars_take_open_and_close_by_exchange_time(bronze):
     assert bars[("AAPL", "14:31")].trade_count == 1
     zero_volume = bars[("MSFT", "14:30")]
     assert zero_volume.volume == 0 and zero_volume.vwap is None
+
+
+def test_the_nightly_builds_closed_days_once_and_leaves_today_to_the_stream(lake, bronze):
+    from datetime import date
+
+    from jobs.trades.pipeline import silver_trades
+    from lake_schema.quarantine import QUARANTINE
+    from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
+
+    lake.append(BRONZE_TRADES, bronze)
+    untouched = silver_trades(lake, today=date(2010, 1, 4))  # 2010-01-04 is "today": the stream's
+    assert untouched.tables == {} and lake.read(SILVER_TRADES).count() == 0
+    built = silver_trades(lake, today=date(2010, 1, 5))
+    assert built.tables == {SILVER_TRADES.name: 6, BARS_1M.name: 3}
+    assert built.quarantined == {"duplicate_record": 1, "price_positive": 1, "not_from_future": 1}
+    assert lake.read(QUARANTINE).count() == 3
+    again = silver_trades(lake, today=date(2010, 1, 5))
+    assert again.tables == {} and again.skipped == ["2010-01-04 already built"]

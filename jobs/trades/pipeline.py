@@ -1,0 +1,51 @@
+"""The nightly's half of the tick path: closed days of bronze trades -> silver trades and 1-minute bars.
+
+The stream keeps *today* fresh; the nightly rebuilds every earlier day whose
+bronze grew since it was last built (keyed by a Delta app transaction whose
+version is that day's bronze row count, which only grows), so a file the
+nightly took gets silver and bars too, and a rerun writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+
+from pyspark.sql import functions as F
+
+from jobs.quality import quarantine_batches, to_quarantine
+from jobs.resources.lake import Lake, Txn
+from jobs.steps import StepReport
+from jobs.stream.bars import rebuild_bars_day
+from jobs.trades.silver import build_silver_trades
+from lake_schema.quarantine import QUARANTINE
+from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
+
+
+def silver_trades(lake: Lake, today: date | None = None) -> StepReport:
+    started, report = time.perf_counter(), StepReport("silver trades and 1-minute bars (closed days)")
+    today = today or datetime.now(timezone.utc).date()
+    days = lake.read(BRONZE_TRADES).where(F.col("trade_date") < F.lit(today)).groupBy("trade_date").count().collect()
+    for row in sorted(days, key=lambda r: r["trade_date"]):
+        day, bronze_rows = row["trade_date"], row["count"]
+        txn = Txn(app_id=f"silver.trades:{day}", version=bronze_rows)
+        if (lake.txn_version(SILVER_TRADES, txn.app_id) or 0) >= bronze_rows:
+            report.skipped.append(f"{day} already built")
+            continue
+        where = [("trade_date", "=", day)]
+        silver, rejected = build_silver_trades(lake.read(BRONZE_TRADES, where=where))
+        batches = quarantine_batches(SILVER_TRADES, [day])
+        quarantine = to_quarantine(rejected, target=SILVER_TRADES, batch=F.col("trade_date"),
+                                   record_columns=[c for c in BRONZE_TRADES.column_names],
+                                   record_key=F.col("record_id"))
+        if lake.overwrite(QUARANTINE, quarantine, where=[("quarantine_batch", "in", batches)]).rows:
+            counts = lake.read(QUARANTINE, where=[("quarantine_batch", "in", batches)]).groupBy("reason").count().collect()
+            report.add_quarantine({r["reason"]: r["count"] for r in counts})
+        written = lake.overwrite(SILVER_TRADES, silver, where=where, txn=txn)
+        report.tables[SILVER_TRADES.name] = report.tables.get(SILVER_TRADES.name, 0) + written.rows
+        bars = rebuild_bars_day(lake, day)
+        report.tables[bars.table] = report.tables.get(bars.table, 0) + bars.rows
+    if not days:
+        report.notes.append("no closed trading days in bronze.trades")
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
