@@ -38,9 +38,10 @@ def _timed(report: StepReport, started: float) -> StepReport:
     return report
 
 
-def collect_replay_corpus(lake: Lake, comment_days: int = 30) -> StepReport:
-    """Start the embedded Reddit server on loopback and collect the corpus with praw into the landing zone:
-    every post (all four subreddits, the whole window) and the comments of the last `comment_days` days."""
+def collect_replay_corpus(lake: Lake, comment_depth: int = 10) -> StepReport:
+    """Start the embedded Reddit server on loopback and collect the whole corpus with praw into the
+    landing zone: every post of the four subreddits over the corpus window, with all its comments
+    (the corpus nests at most five levels deep)."""
     from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
 
     started, report = time.perf_counter(), StepReport("collect reddit (embedded server)")
@@ -52,13 +53,10 @@ def collect_replay_corpus(lake: Lake, comment_days: int = 30) -> StepReport:
         env = {"REDDIT_CLIENT_ID": "pulselake", "REDDIT_CLIENT_SECRET": "replay",
                "REDDIT_OAUTH_URL": server.url, "REDDIT_URL": server.url}
         collector = RedditCollector(reddit_from_env(env), landing_root(lake.settings))
-        posts = collector.collect(RedditCollectConfig(list(SUBREDDITS), since=timedelta(days=400), as_of=CORPUS_END,
-                                                      comment_depth=0))
-        collector = RedditCollector(reddit_from_env(env), landing_root(lake.settings))
-        recent = collector.collect(RedditCollectConfig(list(SUBREDDITS), since=timedelta(days=comment_days),
-                                                       as_of=CORPUS_END, comment_depth=3))
-        report.notes.append(f"landed {posts.posts + recent.posts} post fetches and {recent.comments} comments "
-                            f"in {len(posts.files) + len(recent.files)} files ({server.requests} HTTP requests)")
+        result = collector.collect(RedditCollectConfig(list(SUBREDDITS), since=timedelta(days=400), as_of=CORPUS_END,
+                                                       comment_depth=comment_depth))
+        report.notes.append(f"landed {result.posts} posts and {result.comments} comments "
+                            f"in {len(result.files)} files ({server.requests} HTTP requests)")
     return _timed(report, started)
 
 
