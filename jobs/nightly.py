@@ -86,11 +86,14 @@ def print_summary(lake: Lake, reports: list[StepReport], console: Console) -> No
     names = [n for n in TABLES if lake.exists(TABLES[n])]
     totals = table_row_counts(lake, names)
 
-    tables = Table(title=f"Lake at {lake.settings.lake_root}")
-    for column in ("table", "written this run", "rows now", "location"):
-        tables.add_column(column, justify="right" if "row" in column or "written" in column else "left")
+    tables = Table(title=f"Lake at {lake.settings.lake_root} (locations below are relative to it)")
+    tables.add_column("table", no_wrap=True, min_width=max((len(n) for n in names), default=5))
+    tables.add_column("written this run", justify="right")
+    tables.add_column("rows now", justify="right")
+    tables.add_column("location", overflow="fold")
     for name in names:
-        tables.add_row(name, f"{written.get(name, 0):,}", f"{totals[name]:,}", lake.uri(TABLES[name]))
+        location = lake.uri(TABLES[name]).removeprefix(lake.settings.lake_root).lstrip("/")
+        tables.add_row(name, f"{written.get(name, 0):,}", f"{totals[name]:,}", location)
     console.print(tables)
 
     steps = Table(title="Steps")
