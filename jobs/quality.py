@@ -8,13 +8,16 @@ row is ever dropped without a trace.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.spec import TableSpec
+
+if TYPE_CHECKING:
+    from jobs.resources.lake import Lake
 
 REASON = "reason"
 DETAIL = "detail"
@@ -84,3 +87,13 @@ def to_quarantine(
 
 def quarantine_batches(target: TableSpec, partition_values: Iterable[object]) -> list[str]:
     return [f"{target.name}__{value}" for value in partition_values]
+
+
+def write_quarantine(lake: "Lake", quarantine: DataFrame, batches: list[str]) -> dict[str, int]:
+    """Replace these quarantine batches with `quarantine` (so reruns never pile up rejects);
+    return the rows now held per reason."""
+    where = [("quarantine_batch", "in", batches)]
+    if not lake.overwrite(QUARANTINE, quarantine, where=where).rows:
+        return {}
+    counts = lake.read(QUARANTINE, where=where).groupBy("reason").count().collect()
+    return {row["reason"]: row["count"] for row in counts}

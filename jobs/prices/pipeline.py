@@ -10,19 +10,17 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.prices.bronze import parse_bar_lines
 from jobs.prices.gold import LOOKBACK_MONTHS, build_daily_features
 from jobs.prices.landing import land_bar_file
 from jobs.prices.silver import build_silver_daily_bars
-from jobs.quality import quarantine_batches, to_quarantine, warning_counts
+from jobs.quality import quarantine_batches, to_quarantine, warning_counts, write_quarantine
 from jobs.resources.lake import Lake, Txn
 from jobs.sources.bundled import BarFile, bundled_bar_files, symbol_rows
 from jobs.steps import StepReport
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
-from lake_schema.quarantine import QUARANTINE
 
 
 def _timed(report: StepReport, started: float) -> StepReport:
@@ -60,7 +58,7 @@ def bronze(lake: Lake, bar_files: list[BarFile] | None = None) -> StepReport:
             record_columns=["source", "source_file", "line_number", "line"],
             record_key=F.concat_ws(":", "source_file", F.col("line_number").cast("string")),
         )
-        _write_quarantine(lake, report, quarantine, quarantine_batches(BRONZE_DAILY_BARS, [ingest_date]))
+        report.add_quarantine(write_quarantine(lake, quarantine, quarantine_batches(BRONZE_DAILY_BARS, [ingest_date])))
         result = lake.overwrite(BRONZE_DAILY_BARS, parsed, where=where, txn=txn)
         report.tables[BRONZE_DAILY_BARS.name] = report.tables.get(BRONZE_DAILY_BARS.name, 0) + result.rows
         lines.unpersist()
@@ -111,7 +109,7 @@ def silver(lake: Lake, months: list[str], bar_files: list[BarFile] | None = None
         record_columns=[c for c in BRONZE_DAILY_BARS.column_names if c not in ("landed_at",)],
         record_key=F.concat_ws(":", "ticker", F.col("trade_date").cast("string"), "source"),
     )
-    _write_quarantine(lake, report, quarantine, quarantine_batches(SILVER_DAILY_BARS, months))
+    report.add_quarantine(write_quarantine(lake, quarantine, quarantine_batches(SILVER_DAILY_BARS, months)))
     report.warnings = {k: v for k, v in warning_counts(built, SILVER_DAILY_BARS).items() if v}
     result = lake.overwrite(SILVER_DAILY_BARS, built, where=[("trade_month", "in", months)])
     report.tables[SILVER_DAILY_BARS.name] = result.rows
@@ -131,13 +129,3 @@ def gold(lake: Lake, months: list[str]) -> StepReport:
     result = lake.overwrite(GOLD_DAILY_FEATURES, features, where=[("trade_month", "in", months)])
     report.tables[GOLD_DAILY_FEATURES.name] = result.rows
     return _timed(report, started)
-
-
-def _write_quarantine(lake: Lake, report: StepReport, quarantine: DataFrame, batches: list[str]) -> None:
-    result = lake.overwrite(QUARANTINE, quarantine, where=[("quarantine_batch", "in", batches)])
-    if result.rows:
-        counts = (
-            lake.read(QUARANTINE, where=[("quarantine_batch", "in", batches)])
-            .groupBy("reason").count().collect()
-        )
-        report.add_quarantine({r["reason"]: r["count"] for r in counts})

@@ -13,12 +13,11 @@ from datetime import date, datetime, timezone
 
 from pyspark.sql import functions as F
 
-from jobs.quality import quarantine_batches, to_quarantine
+from jobs.quality import quarantine_batches, to_quarantine, write_quarantine
 from jobs.resources.lake import Lake, Txn
 from jobs.steps import StepReport
 from jobs.stream.bars import rebuild_bars_day
 from jobs.trades.silver import build_silver_trades
-from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
 
 
@@ -38,9 +37,7 @@ def silver_trades(lake: Lake, today: date | None = None) -> StepReport:
         quarantine = to_quarantine(rejected, target=SILVER_TRADES, batch=F.col("trade_date"),
                                    record_columns=[c for c in BRONZE_TRADES.column_names],
                                    record_key=F.col("record_id"))
-        if lake.overwrite(QUARANTINE, quarantine, where=[("quarantine_batch", "in", batches)]).rows:
-            counts = lake.read(QUARANTINE, where=[("quarantine_batch", "in", batches)]).groupBy("reason").count().collect()
-            report.add_quarantine({r["reason"]: r["count"] for r in counts})
+        report.add_quarantine(write_quarantine(lake, quarantine, batches))
         written = lake.overwrite(SILVER_TRADES, silver, where=where, txn=txn)
         report.tables[SILVER_TRADES.name] = report.tables.get(SILVER_TRADES.name, 0) + written.rows
         bars = rebuild_bars_day(lake, day)
