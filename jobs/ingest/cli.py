@@ -129,30 +129,29 @@ def _land_rest(kind: str, symbol: str, payload: dict, lake_root: Optional[str]) 
     console.print(json.dumps(payload))
 
 
-@app.command()
-def quote(symbols: str = typer.Argument(..., help="comma-separated symbols"), lake_root: Optional[str] = _LAKE_ROOT) -> None:
-    """Fetch quotes over Finnhub REST (rate-limited, retried) and land them under finnhub/quotes."""
+def _fetch_and_land(kind: str, symbols: str, fetch_name: str, lake_root: Optional[str]) -> None:
+    """One REST call per symbol (client.<fetch_name>), each answer landed under finnhub/<kind>."""
     from jobs.ingest.finnhub_rest import FinnhubError
 
     client = _rest()
+    fetch = getattr(client, fetch_name)
     for symbol in symbols.split(","):
         try:
-            _land_rest("quotes", symbol.upper(), client.quote(symbol), lake_root)
+            _land_rest(kind, symbol.upper(), fetch(symbol), lake_root)
         except FinnhubError as exc:
             _fail(str(exc))
+
+
+@app.command()
+def quote(symbols: str = typer.Argument(..., help="comma-separated symbols"), lake_root: Optional[str] = _LAKE_ROOT) -> None:
+    """Fetch quotes over Finnhub REST (rate-limited, retried) and land them under finnhub/quotes."""
+    _fetch_and_land("quotes", symbols, "quote", lake_root)
 
 
 @app.command()
 def profile(symbols: str = typer.Argument(..., help="comma-separated symbols"), lake_root: Optional[str] = _LAKE_ROOT) -> None:
     """Fetch company profiles over Finnhub REST and land them under finnhub/profiles."""
-    from jobs.ingest.finnhub_rest import FinnhubError
-
-    client = _rest()
-    for symbol in symbols.split(","):
-        try:
-            _land_rest("profiles", symbol.upper(), client.profile(symbol), lake_root)
-        except FinnhubError as exc:
-            _fail(str(exc))
+    _fetch_and_land("profiles", symbols, "profile", lake_root)
 
 
 @app.command()
