@@ -9,7 +9,7 @@ WHEELS := $(wildcard /opt/wheels)
 UV_FLAGS := --python $(BIN)/python --compile-bytecode $(if $(WHEELS),--find-links $(WHEELS),)
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run test test-fast bench lock clean-lake airflow browser notebooks dashboard
+.PHONY: help setup run test test-fast bench lock clean-lake airflow browser notebooks dashboard audit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,8 +57,13 @@ airflow: setup ## start Airflow 3 on http://127.0.0.1:8080 (SQLite in .airflow/,
 
 bench: setup ## run the benchmarks (not part of make test); results in bench/results/
 	$(BIN)/python -m bench
-	$(BIN)/python -m bench.sentiment_throughput
-	$(BIN)/python -m bench.models_nightly
+
+# pip-audit asks pypi.org about every pin (--no-deps: the lock is complete). --strict fails when a pin could
+# not be checked: without it an offline run reports "No known vulnerabilities" having checked nothing.
+# torch's local label (+cpu) is dropped so the PyPI release of the same version is what gets checked.
+audit: setup ## check requirements.lock for known vulnerabilities (needs pypi.org; a release step)
+	@sed -E 's/^(torch==[^+ ]+)\+[a-z0-9]+/\1/' requirements.lock > $(VENV)/audit-requirements.txt
+	$(BIN)/pip-audit -r $(VENV)/audit-requirements.txt --no-deps --disable-pip --strict --progress-spinner off
 
 lock: ## re-resolve requirements.in into requirements.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv==$(UV_VERSION); }

@@ -12,10 +12,11 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 RESULTS = Path(__file__).parent / "results"
-SCENARIOS = ["lake_io", "batch", "incremental", "stream"]
+README = Path(__file__).parent.parent / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+SCENARIOS = ["lake_io", "batch", "incremental", "stream", "models", "sentiment"]
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)
 
@@ -31,6 +32,7 @@ def main(
     scenario: Optional[list[str]] = typer.Option(None, help=f"scenarios to run (default: all of {SCENARIOS})"),
     sizes: str = typer.Option("1M,10M", help="row counts for the batch and lake_io scenarios, e.g. 1M,10M,100M"),
     workdir: Optional[Path] = typer.Option(None, help="scratch folder (default: a temporary one)"),
+    readme: bool = typer.Option(True, help="after a full run, quote the table in README.md"),
 ) -> None:
     """Run benchmarks on this machine and record the numbers with the machine they came from."""
     from bench.machine import describe
@@ -60,6 +62,16 @@ def main(
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
     (RESULTS / "latest.md").write_text(to_markdown(report))
     console.print(f"wrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.md'}")
+    if readme and set(chosen) == set(SCENARIOS):
+        quote_in_readme(README, to_markdown(report))
+        console.print(f"updated the results table in {README}")
+
+
+def quote_in_readme(readme: Path, table: str) -> None:
+    """Replace the text between the README's bench markers with the new table."""
+    text = readme.read_text()
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    readme.write_text(text[:start] + "\n" + table + "\n" + text[end:])
 
 
 def warm_up(spark, folder: Path) -> None:
@@ -77,6 +89,36 @@ def warm_up(spark, folder: Path) -> None:
     spark.read.parquet(str(folder / "parquet")).count()
 
 
+TARGETS = [
+    # (what, scenario, row filter, value key, comparison, target)
+    ("batch: trades/s into silver at 10M rows", "batch", {"rows": 10_000_000}, "trades_per_s_to_silver", ">=", 1_000_000),
+    ("batch: Spark / DuckDB wall time at 10M rows", "batch", {"rows": 10_000_000}, "spark_over_duckdb", "<=", 3.0),
+    ("incremental: 100-day / 10-day lake", "incremental", {}, "ratio_100d_over_10d", "<=", 1.2),
+    ("stream: p95 arrival-to-readable at 5k trades/s (s)", "stream", {"target_trades_per_s": 5000}, "delay_p95_s", "<=", 5.0),
+    ("lake I/O: Delta write / Parquet write at 10M rows", "lake_io", {"rows": 10_000_000}, "write_ratio", "<=", 1.5),
+    ("lake I/O: Delta read / Parquet read at 10M rows", "lake_io", {"rows": 10_000_000}, "read_ratio", "<=", 1.5),
+]
+
+
+def check_targets(results: list[dict]) -> list[dict]:
+    """Each target of the benchmark issue against the measured value (None when not run)."""
+    checked = []
+    for what, scenario, match, key, op, target in TARGETS:
+        rows = [r for r in results if r["scenario"] == scenario and all(r.get(k) == v for k, v in match.items())]
+        value = rows[0].get(key) if rows else None
+        met = None if value is None else (value >= target if op == ">=" else value <= target)
+        checked.append({"target": what, "goal": f"{op} {target:,}", "measured": value,
+                        "met": {None: "not run", True: "yes", False: "NO"}[met]})
+    return checked
+
+
+def _one_peak(row: dict) -> dict:
+    """The table shows one peak memory per row, DuckDB's apart (the JSON keeps each layer's)."""
+    peaks = [v for k, v in row.items() if k.endswith("_peak_rss_mib") and not k.startswith("duckdb")]
+    kept = {k: v for k, v in row.items() if not k.endswith("_peak_rss_mib") or k.startswith("duckdb")}
+    return kept | ({"peak_rss_mib": max(peaks)} if peaks else {})
+
+
 def to_markdown(report: dict) -> str:
     machine = report["machine"]
     lines = [
@@ -88,10 +130,14 @@ def to_markdown(report: dict) -> str:
     for row in report["results"]:
         by_scenario.setdefault(row["scenario"], []).append(row)
     for name, rows in by_scenario.items():
-        columns = [c for c in rows[0] if c != "scenario"]
+        rows = [_one_peak(r) for r in rows]
+        columns = list(dict.fromkeys(c for r in rows for c in r if c != "scenario"))
         lines += [f"**{name}**", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(f"{r.get(c, '')}" for c in columns) + " |" for r in rows]
         lines.append("")
+    lines += ["**targets (2 cores)**", "", "| target | goal | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {t['target']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in check_targets(report["results"])]
+    lines.append("")
     return "\n".join(lines)
 
 

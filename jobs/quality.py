@@ -97,3 +97,17 @@ def write_quarantine(lake: "Lake", quarantine: DataFrame, batches: list[str]) ->
         return {}
     counts = lake.read(QUARANTINE, where=where).groupBy("reason").count().collect()
     return {row["reason"]: row["count"] for row in counts}
+
+
+# Times every reader of the lake can hold (Python's datetime ends with year 9999): [1970-01-01, 9999-12-31).
+TIME_RANGE_MS = (0, 253_402_214_400_000)
+
+
+def in_time_range(millis: Column) -> Column:
+    """Whether `millis` (ms since the epoch) lies in TIME_RANGE_MS: a wild time becomes a reason, not a crash."""
+    return (millis >= TIME_RANGE_MS[0]) & (millis < TIME_RANGE_MS[1])
+
+
+def lake_time(ts: Column) -> Column:
+    """`ts` (a timestamp) when it lies in TIME_RANGE_MS, else NULL."""
+    return F.when(in_time_range(F.unix_millis(ts)), ts)

@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     storage_options: dict[str, str] = Field(
         default_factory=dict,
         description="Object-store options for delta-rs and Arrow, as JSON, e.g. "
-        '{"AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_REGION": "us-east-1"}.',
+        '{"AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_REGION": "us-east-1"}. '
+        "Concurrent writers on S3 need no lock: delta-rs commits with S3 conditional writes (If-None-Match). "
+        "AWS_S3_LOCKING_PROVIDER=dynamodb is refused (delta-rs no longer supports it); a store without "
+        'conditional writes needs {"AWS_S3_ALLOW_UNSAFE_RENAME": "true"} and one writer per table.',
     )
     lake_engine: Literal["delta-rs", "delta-spark"] = Field(
         default="delta-rs",
@@ -34,11 +37,12 @@ class Settings(BaseSettings):
     )
     delta_spark_package: str = "io.delta:delta-spark_2.13:4.0.0"
     spark_master: str = Field(default="local[*]", description="Spark master URL.")
-    spark_shuffle_partitions: int = 4
-    spark_driver_memory: str = "4g"
+    spark_shuffle_partitions: int = Field(default=4, ge=1)
+    spark_driver_memory: str = Field(default="4g", pattern=r"^[1-9][0-9]*[kKmMgGtT]$",
+                                     description="JVM heap of the driver, e.g. 512m or 4g.")
     spark_ui: bool = False
     target_file_rows: int = Field(
-        default=1_000_000, description="Upper bound on rows per Parquet file the lake writes."
+        default=1_000_000, ge=1, description="Upper bound on rows per Parquet file the lake writes."
     )
 
     @field_validator("lake_root")

@@ -62,3 +62,22 @@ BARS_1M = TableSpec(
     partition_by=("trade_date",),
     merge_key=("symbol", "minute_start"),
 )
+
+GOLD_TRADE_DAILY = TableSpec(
+    name="gold.trade_daily_bars",
+    description="Daily OHLCV per symbol built from the tick path (1-minute bars of closed days).",
+    columns=(
+        Column("symbol", "string", False),
+        Column("trade_date", "date", False),
+        Column("open", "double", False, "open of the day's first minute bar"),
+        Column("high", "double", False),
+        Column("low", "double", False),
+        Column("close", "double", False, "close of the day's last minute bar"),
+        Column("volume", "double", False),
+        Column("vwap", "double", True, "volume-weighted price over the day; NULL when the day traded no volume"),
+        Column("trade_count", "long", False),
+        Column("bar_minutes", "long", False, "minutes with at least one trade"),
+    ),
+    partition_by=("trade_date",),
+    merge_key=("symbol", "trade_date"),
+)

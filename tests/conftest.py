@@ -38,3 +38,15 @@ def lake(spark, settings):
     from jobs.resources.lake import Lake
 
     return Lake(spark, settings)
+
+
+# Property tests (hypothesis): the same examples on every run and machine, nothing written into the repo
+# (no example database; failure patches go to the temp folder).
+import tempfile  # noqa: E402
+
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "pulselake-hypothesis"))
+
+_hypothesis_settings.register_profile("pulselake", derandomize=True, database=None, deadline=None, print_blob=True)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "pulselake"))

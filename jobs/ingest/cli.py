@@ -14,7 +14,7 @@ from rich.console import Console
 
 app = typer.Typer(help="Collect Finnhub trades/quotes and Reddit posts into the landing zone, and load them into the lake.",
                   no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # summary and error lines stay whole (scripts parse them)
 
 _LAKE_ROOT = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake (landing zone: <lake>/landing_zone)")
 
@@ -51,20 +51,29 @@ def trades(
     buffer: int = typer.Option(10_000, help="frames held between socket and disk before the reader waits"),
     max_file_mb: float = typer.Option(8.0, help="roll a landing file at this size"),
     max_file_age: str = typer.Option("60s", help="roll a landing file at this age"),
+    open_timeout: str = typer.Option("10s", help="give up on a handshake after this long (then retry)"),
+    max_backoff: str = typer.Option("30s", help="longest wait between reconnects (a server's Retry-After included)"),
     lake_root: Optional[str] = _LAKE_ROOT,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log connects, drops and retries"),
 ) -> None:
-    """Stream Finnhub trades over the websocket into the landing zone (key from $FINNHUB_API_KEY)."""
+    """Stream Finnhub trades over the websocket into the landing zone (key from $FINNHUB_API_KEY).
+
+    Failed handshakes and lost connections are retried until the run ends; the summary counts them by reason.
+    Exit code 1 when the run never connected."""
     from jobs.ingest.finnhub_ws import DEFAULT_WS_URL, AuthError, FinnhubTradeCollector, collect_trades
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(message)s")
     api_key = os.environ.get("FINNHUB_API_KEY", "")
     if not api_key:
         _fail("set FINNHUB_API_KEY (any value works against `pulselake replay finnhub`)")
-    collector = FinnhubTradeCollector(
-        url or os.environ.get("FINNHUB_WS_URL") or DEFAULT_WS_URL, api_key, symbols.split(","), _landing(lake_root),
-        buffer_size=buffer, max_file_bytes=int(max_file_mb * (1 << 20)), max_file_age_s=_seconds(max_file_age),
-    )
+    try:
+        collector = FinnhubTradeCollector(
+            url or os.environ.get("FINNHUB_WS_URL") or DEFAULT_WS_URL, api_key, symbols.split(","), _landing(lake_root),
+            buffer_size=buffer, max_file_bytes=int(max_file_mb * (1 << 20)), max_file_age_s=_seconds(max_file_age),
+            open_timeout_s=_seconds(open_timeout), backoff_max_s=_seconds(max_backoff),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     console.print(f"collecting {', '.join(collector.symbols)} from {collector.safe_url}; Ctrl-C or SIGTERM stops and flushes")
     try:
         stats = asyncio.run(collect_trades(collector, _seconds(duration) if duration else None))
@@ -72,6 +81,9 @@ def trades(
         _fail(str(exc))
         return
     console.print(json.dumps(stats.summary()))
+    if not stats.connects:
+        reasons = ", ".join(f"{reason} x{count}" for reason, count in stats.failures.most_common()) or "stopped first"
+        _fail(f"never connected to {collector.safe_url} ({reasons})")
 
 
 @app.command()
@@ -106,6 +118,8 @@ def reddit(
     try:
         stats = RedditCollector(reddit_from_env(), _landing(lake_root)).collect(config)
     except RedditCollectError as exc:
+        if exc.stats is not None:  # what landed before the failure stays landed
+            console.print(json.dumps(exc.stats.summary()))
         _fail(str(exc))
         return
     console.print(json.dumps(stats.summary()))
@@ -135,11 +149,13 @@ def _fetch_and_land(kind: str, symbols: str, fetch_name: str, lake_root: Optiona
 
     client = _rest()
     fetch = getattr(client, fetch_name)
-    for symbol in symbols.split(","):
+    wanted = [s for s in symbols.split(",") if s.strip()]
+    for landed, symbol in enumerate(wanted):
         try:
-            _land_rest(kind, symbol.upper(), fetch(symbol), lake_root)
+            _land_rest(kind, symbol.strip().upper(), fetch(symbol.strip()), lake_root)
         except FinnhubError as exc:
-            _fail(str(exc))
+            _fail(f"{exc} (landed {landed} of {len(wanted)} symbols)")
+    console.print(f"{kind}: landed {len(wanted)} of {len(wanted)} symbols in {client.attempts} requests")
 
 
 @app.command()

@@ -5,10 +5,15 @@ the queue is full the reader waits, so it stops reading the socket and TCP
 pushes back on the server instead of memory growing. A second task classifies
 each frame: trade frames are landed verbatim (``{"received_at", "frame"}``),
 pings are dropped, anything malformed goes to the rejected file with its
-reason. A lost connection is retried with capped exponential backoff plus
-jitter and every symbol is subscribed again. Stopping (SIGTERM, SIGINT, the
-duration running out) closes the socket, drains the queue and renames every
-open file into place, so nothing received is lost.
+reason. A failed handshake or lost connection is retried with capped
+exponential backoff plus jitter (at least the server's ``Retry-After`` on a 429
+or 503), every symbol is subscribed again, and each failure is counted by
+reason (``http_429``, ``handshake_timeout``, ``connection_reset``, ...).
+Stopping (SIGTERM, SIGINT, the duration running out) runs the closing handshake
+while still reading, so every frame the server sent before it saw the close is
+landed, then drains the queue and renames every open file into place. A
+SIGKILL loses what was in flight (socket, queue, write buffer); the next start
+recovers the files it left.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake, InvalidStatus
 
 from jobs.ingest.landing import LandingWriter, iso, utc_now
 
@@ -50,20 +55,51 @@ class CollectorStats:
     rejected: Counter = field(default_factory=Counter)
     connects: int = 0
     reconnects: int = 0
+    failures: Counter = field(default_factory=Counter)  # failed handshakes and lost connections, by reason
     max_queue: int = 0
     files: list[Path] = field(default_factory=list)
+    recovered: int = 0  # files a killed predecessor left in _tmp/, finished at start
 
     def summary(self) -> dict[str, Any]:
         return {"frames": self.frames, "trade_frames": self.trade_frames, "trades": self.trades, "pings": self.pings,
                 "rejected": dict(self.rejected), "connects": self.connects, "reconnects": self.reconnects,
-                "max_queue": self.max_queue, "files": len(self.files)}
+                "failures": dict(self.failures), "max_queue": self.max_queue, "files": len(self.files),
+                "recovered": self.recovered}
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The counted reason for a failed handshake or a lost connection."""
+    if isinstance(exc, InvalidStatus):
+        return f"http_{exc.response.status_code}"
+    if isinstance(exc, TimeoutError):
+        return "handshake_timeout"
+    if isinstance(exc, ConnectionClosedOK):
+        return "closed_by_server"
+    if any(isinstance(e, ConnectionResetError) for e in (exc, exc.__cause__, exc.__context__)):
+        return "connection_reset"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(exc, ConnectionClosed):
+        return "connection_lost"
+    if isinstance(exc, InvalidHandshake) and isinstance(exc.__cause__, EOFError):
+        return "handshake_cut"  # closed (or reset) before the server answered the upgrade
+    if isinstance(exc, InvalidHandshake):
+        return "invalid_handshake"
+    return "connection_error"
+
+
+def _retry_after(exc: InvalidStatus) -> float | None:
+    try:
+        return max(0.0, float(exc.response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
 
 
 def classify_frame(raw: str | bytes) -> tuple[str, Any]:
     """('trade', n_trades) | ('ping', None) | ('reject', (reason, detail)). Pure: the contract of a good frame."""
     try:
         frame = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested past Python's limit
         return "reject", ("invalid_json", str(exc)[:200])
     if not isinstance(frame, dict):
         return "reject", ("not_an_object", f"a frame is a JSON object, got {type(frame).__name__}")
@@ -112,6 +148,8 @@ class FinnhubTradeCollector:
     ) -> None:
         if not symbols:
             raise ValueError("give at least one symbol to subscribe to")
+        if urlsplit(url).scheme not in ("ws", "wss"):  # websockets' own error would print the URL with the token
+            raise ValueError(f"{url.split('?')[0]} is not a ws:// or wss:// URL")
         self.url = url
         self._api_key = api_key  # never logged: URLs in messages are printed without the query
         self.symbols = [s.strip().upper() for s in symbols if s.strip()]
@@ -120,7 +158,7 @@ class FinnhubTradeCollector:
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=buffer_size)
         self.backoff = (backoff_initial_s, backoff_max_s)
         self.open_timeout_s = open_timeout_s
-        self.stats = CollectorStats()
+        self.stats = CollectorStats(recovered=len(self.trades.recovered) + len(self.rejected.recovered))
 
     @property
     def safe_url(self) -> str:
@@ -147,9 +185,12 @@ class FinnhubTradeCollector:
         stopper = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
+                server_wait = None
                 try:
-                    async with connect(with_token(self.url, self._api_key), open_timeout=self.open_timeout_s,
-                                       max_queue=64) as ws:
+                    ws = await self._open(stopper)
+                    if ws is None:  # stopped during the handshake
+                        return
+                    async with ws:
                         self.stats.connects += 1
                         log.info("connected to %s, subscribing %d symbols", self.safe_url, len(self.symbols))
                         for symbol in self.symbols:
@@ -162,31 +203,61 @@ class FinnhubTradeCollector:
                     if exc.response.status_code in (401, 403):
                         raise AuthError(f"{self.safe_url} refused the API key (HTTP {exc.response.status_code}); "
                                         "check FINNHUB_API_KEY") from None
+                    self.stats.failures[failure_reason(exc)] += 1
+                    server_wait = _retry_after(exc)
                     log.warning("handshake with %s failed: HTTP %s", self.safe_url, exc.response.status_code)
                 except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
-                    log.warning("connection to %s lost: %s", self.safe_url, type(exc).__name__)
+                    self.stats.failures[failure_reason(exc)] += 1
+                    log.warning("connection to %s failed: %s", self.safe_url, failure_reason(exc))
                 if stop.is_set():
                     return
                 self.stats.reconnects += 1
                 delay = backoff_delay(attempt, *self.backoff)
+                if server_wait is not None:  # the server said when: not sooner, and never past our cap
+                    delay = min(max(delay, server_wait), self.backoff[1])
                 attempt += 1
                 log.info("reconnecting in %.2f s (attempt %d)", delay, attempt)
                 await asyncio.wait({stopper}, timeout=delay)
         finally:
             stopper.cancel()
 
+    async def _open(self, stopper: asyncio.Task) -> Any:
+        """The opened connection, or None when `stopper` fired first (a hanging handshake never delays a stop)."""
+        opening = asyncio.ensure_future(connect(with_token(self.url, self._api_key), open_timeout=self.open_timeout_s,
+                                                max_queue=64))
+        await asyncio.wait({opening, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not opening.done():
+            opening.cancel()
+            await asyncio.gather(opening, return_exceptions=True)
+            return None
+        return opening.result()
+
     async def _receive(self, ws: Any, stopper: asyncio.Task) -> None:
         while True:
             recv = asyncio.create_task(ws.recv())
             done, _ = await asyncio.wait({recv, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if recv not in done:  # stopping: recv() is cancellation-safe in websockets
-                recv.cancel()
-                await ws.close()
+            if recv not in done:
+                await self._drain(ws, recv)
                 return
             raw = recv.result()  # raises ConnectionClosed when the server went away
-            received_at = utc_now()
-            await self.queue.put((received_at, raw))  # blocks when full: backpressure
-            self.stats.max_queue = max(self.stats.max_queue, self.queue.qsize())
+            await self._enqueue(raw)
+
+    async def _enqueue(self, raw: str | bytes) -> None:
+        await self.queue.put((utc_now(), raw))  # blocks when full: backpressure
+        self.stats.max_queue = max(self.stats.max_queue, self.queue.qsize())
+
+    async def _drain(self, ws: Any, recv: asyncio.Task) -> None:
+        """Stopping: start the closing handshake and keep reading until the server's close frame, so every
+        frame the server sent before it saw our close (TCP keeps them in order) is landed, none dropped."""
+        closing = asyncio.create_task(ws.close())
+        while True:
+            try:
+                raw = await recv
+            except ConnectionClosed:
+                break
+            await self._enqueue(raw)
+            recv = asyncio.create_task(ws.recv())
+        await closing
 
     # ------------------------------------------------------------ writing ---
 

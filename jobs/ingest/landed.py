@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.ingest.landing import landed_files
+from jobs.ingest.landing import landed_files, recover_orphans
 from jobs.resources.lake import Lake, Txn
 from lake_schema.spec import TableSpec
 
@@ -31,7 +31,9 @@ class LandedFile:
 
 
 def pending_files(lake: Lake, spec: TableSpec, root: Path, stream: str) -> tuple[list[LandedFile], int]:
-    """Files of `stream` that `spec` has not taken yet, oldest first, and how many were already taken."""
+    """Files of `stream` that `spec` has not taken yet, oldest first, and how many were already taken.
+    Files a killed collector left unfinished are finished first (`recover_orphans`), so none is lost."""
+    recover_orphans(root, stream)
     pending, done = [], 0
     for path in landed_files(root, stream):
         landed = LandedFile(path, path.relative_to(root).as_posix())

@@ -23,7 +23,7 @@ PRICE_FEATURES = (
 class Universe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tickers: list[str] | None = Field(None, description="explicit tickers; None = every ticker in gold.daily_features")
-    max_tickers: int | None = Field(None, description="keep the first N tickers by name (small slices for tests)")
+    max_tickers: int | None = Field(None, ge=1, description="keep the first N tickers by name (small slices for tests)")
     start: date | None = None
     end: date | None = None
     min_day_coverage: float = Field(
@@ -36,33 +36,34 @@ class Universe(BaseModel):
 class Network(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["global", "per_ticker"] = "global"
-    units: int = 32
-    embedding_dim: int = 4
-    dropout: float = 0.1
-    epochs: int = 6
-    batch_size: int = 512
-    learning_rate: float = 1e-3
-    direction_loss_weight: float = Field(0.2, description="weight of the up/down head's loss beside the return head's")
+    units: int = Field(32, ge=1)
+    embedding_dim: int = Field(4, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    epochs: int = Field(6, ge=1)
+    batch_size: int = Field(512, ge=1)
+    learning_rate: float = Field(1e-3, gt=0, allow_inf_nan=False)
+    direction_loss_weight: float = Field(0.2, ge=0, allow_inf_nan=False,
+                                         description="weight of the up/down head's loss beside the return head's")
 
 
 class WalkForward(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    min_train_days: int = Field(100, description="trading days of labelled history before the first test day")
-    retrain_every: int = Field(21, description="trading days between retrains (expanding window)")
-    max_folds: int | None = Field(None, description="keep only the last N folds (bounds nightly time)")
+    min_train_days: int = Field(100, ge=1, description="trading days of labelled history before the first test day")
+    retrain_every: int = Field(21, ge=1, description="trading days between retrains (expanding window)")
+    max_folds: int | None = Field(None, ge=1, description="keep only the last N folds (bounds nightly time)")
 
 
 class ExperimentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
-    seed: int = 7
+    seed: int = Field(7, ge=0, lt=2**32)  # the range NumPy and Keras accept
     window: int = 20
-    features: list[str] = Field(default_factory=lambda: list(PRICE_FEATURES))
+    features: list[str] = Field(default_factory=lambda: list(PRICE_FEATURES), min_length=1)
     use_sentiment: bool = Field(True, description="join sentiment aggregates where the table exists")
     universe: Universe = Field(default_factory=Universe)
     network: Network = Field(default_factory=Network)
     walk_forward: WalkForward = Field(default_factory=WalkForward)
-    ridge_alpha: float = Field(1.0, description="L2 penalty of the linear baseline")
+    ridge_alpha: float = Field(1.0, ge=0, allow_inf_nan=False, description="L2 penalty of the linear baseline")
 
     @model_validator(mode="after")
     def _known_features(self) -> "ExperimentConfig":
@@ -87,4 +88,8 @@ def load_config(name_or_path: str | Path) -> ExperimentConfig:
         known = sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
         raise FileNotFoundError(f"no experiment config {str(name_or_path)!r}; known: {known}")
     with path.open("rb") as handle:
-        return ExperimentConfig.model_validate(tomllib.load(handle))
+        try:
+            data = tomllib.load(handle)
+        except RecursionError:  # arrays nested past Python's limit: tomllib has no depth check of its own
+            raise ValueError(f"{path} nests arrays or tables too deeply to be an experiment config") from None
+    return ExperimentConfig.model_validate(data)

@@ -4,8 +4,10 @@ Runs the three Airflow 3 services as child processes — api-server (UI and
 REST API), scheduler (with the LocalExecutor) and dag-processor — against an
 SQLite database under AIRFLOW_HOME (default ``.airflow/`` in the repo, git-ignored),
 with our ``dags/`` folder, the example DAGs off and authentication on
-(SimpleAuthManager: user ``admin``, its generated password in a file under
-AIRFLOW_HOME). Ctrl-C or SIGTERM stops all three.
+(SimpleAuthManager: user ``admin``, a random password generated here into a
+0600 file under AIRFLOW_HOME, never printed). Every port listens on 127.0.0.1
+only: the scheduler runs without its log server (which binds all interfaces;
+tasks log to local files the api-server reads). Ctrl-C or SIGTERM stops all three.
 
 Every setting is passed as an ``AIRFLOW__SECTION__KEY`` environment variable,
 so the same function configures the end-to-end test's throwaway instance.
@@ -28,22 +30,39 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("api-server", "scheduler", "dag-processor")
+# The LocalExecutor's log server binds every interface (host "" is hard-coded in Airflow); tasks run here, so
+# their logs are local files the api-server reads directly.
+SERVICE_ARGS = {"scheduler": ["--skip-serve-logs"]}
 ADMIN = "admin"
+
+
+def _private_json(path: Path, make: dict[str, str]) -> dict[str, str]:
+    """The JSON object in `path`, with the keys of `make` it lacks added; the file is kept 0600."""
+    values = json.loads(path.read_text().strip() or "{}") if path.exists() else {}
+    missing = {k: v for k, v in make.items() if k not in values}
+    if missing or not path.exists():
+        values.update(missing)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(values) + "\n")
+    os.chmod(path, 0o600)
+    return values
 
 
 def _secrets(home: Path) -> dict[str, str]:
     """JWT and session secrets, generated once per AIRFLOW_HOME (0600); all services must share them."""
-    path = home / "pulselake_secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    values = {"jwt_secret": secrets.token_urlsafe(48), "api_secret_key": secrets.token_urlsafe(32)}
-    path.touch(mode=0o600)
-    path.write_text(json.dumps(values))
-    return values
+    return _private_json(home / "pulselake_secrets.json",
+                         {"jwt_secret": secrets.token_urlsafe(48), "api_secret_key": secrets.token_urlsafe(32)})
 
 
 def passwords_file(home: Path) -> Path:
     return home / "simple_auth_manager_passwords.json.generated"
+
+
+def admin_password(home: Path) -> str:
+    """The admin's password: random per AIRFLOW_HOME, in a 0600 file. Written before Airflow starts,
+    so the auth manager finds it and never generates one itself (it would print it to the log)."""
+    return _private_json(passwords_file(home), {ADMIN: secrets.token_urlsafe(16)})[ADMIN]
 
 
 def airflow_env(home: Path, port: int, dags: Path = REPO / "dags", lake_root: str | None = None,
@@ -51,6 +70,7 @@ def airflow_env(home: Path, port: int, dags: Path = REPO / "dags", lake_root: st
     """The environment every Airflow service (and every task it runs) gets."""
     home.mkdir(parents=True, exist_ok=True)
     keys = _secrets(home)
+    admin_password(home)
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ if base is None else base)
     env.update({
@@ -75,6 +95,8 @@ def airflow_env(home: Path, port: int, dags: Path = REPO / "dags", lake_root: st
         "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
         "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        # Off by default; if someone turns it on it still listens on loopback only.
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
         # Tasks find the lake and the repo's packages however the executor starts them.
         "PULSELAKE_LAKE_ROOT": str(Path(lake_root or env.get("PULSELAKE_LAKE_ROOT") or REPO / "lake").resolve()),
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
@@ -118,7 +140,9 @@ class LocalAirflow:
         env = self.env
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         for service in SERVICES:
-            args = [_airflow(), service] + (["--host", "127.0.0.1", "--port", str(self.port)] if service == "api-server" else [])
+            args = [_airflow(), service] + SERVICE_ARGS.get(service, [])
+            if service == "api-server":
+                args += ["--host", "127.0.0.1", "--port", str(self.port)]
             with self.log_path(service).open("ab") as log:
                 self.processes[service] = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                            stdin=subprocess.DEVNULL, start_new_session=True)
@@ -203,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         airflow.wait_healthy()
         print(f"\nAirflow is up: {airflow.url}\n"
               f"  login:    {ADMIN}\n"
-              f"  password: in {passwords_file(airflow.home)} (generated on first start)\n"
+              f"  password: in {passwords_file(airflow.home)} (random, generated on first start)\n"
               f"  lake:     {airflow.env['PULSELAKE_LAKE_ROOT']}\n"
               "DAGs start paused: unpause pulselake_nightly (or trigger it) in the UI. Ctrl-C stops Airflow.", flush=True)
         while not stopping:

@@ -67,6 +67,10 @@ def _parse_one_format(lines: DataFrame, bar_file: BarFile) -> DataFrame:
     ticker = F.upper(raw("ticker"))
     trade_date = F.try_to_date(raw("trade_date"), bar_file.date_format)
     numbers = {name: F.nullif(raw(name), F.lit("")).try_cast("double") for name in (*_PRICE_FIELDS, "volume")}
+    # A volume is a whole number of shares written as one ("123", "123.0"): NaN, 1e30, 1.5 or 1e-300 is
+    # unparsable, where a cast through a double would fail the whole job, or round or cut the number.
+    whole = F.regexp_extract(raw("volume"), r"^([+-]?[0-9]+)(\.0*)?$", 1)
+    numbers["volume"] = F.nullif(whole, F.lit("")).try_cast("long")
     problems = [
         F.when(F.size(fields) != bar_file.field_count,
                F.format_string(f"expected {bar_file.field_count} fields, got %d", F.size(fields))),
@@ -83,6 +87,6 @@ def _parse_one_format(lines: DataFrame, bar_file: BarFile) -> DataFrame:
         ticker.alias("ticker"),
         trade_date.alias("trade_date"),
         *[numbers[n].alias(n) for n in _PRICE_FIELDS],
-        numbers["volume"].cast("long").alias("volume"),
+        numbers["volume"].alias("volume"),
         detail.alias("detail"),
     )

@@ -1,7 +1,8 @@
 """Bronze Reddit: landed fetches (one JSON object a line) -> typed rows, one per fetch.
 
-A line that is not JSON, or lacks the id, subreddit or creation time, is
-quarantined as `malformed_landing_line`. Nothing is merged here: two fetches
+A line that is not JSON, lacks the id, subreddit or creation time, has a time
+outside 1970..9999, or a score or count that is not a number of its type, is
+quarantined as `malformed_landing_line` with what was wrong. Nothing is merged here: two fetches
 of one post are two rows; silver decides what is current.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.quality import DETAIL, REASON
+from jobs.quality import DETAIL, REASON, lake_time
 from lake_schema.reddit import BRONZE_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS
 
 _LINE_COLUMNS = ["source_file", "line_number", "line"]
@@ -21,13 +22,17 @@ _COMMENT = ("fetched_at STRING, listing STRING, id STRING, post_id STRING, paren
             "author STRING, body STRING, created_utc STRING, score BIGINT, depth INT, permalink STRING")
 
 
-def _parse(lines: DataFrame, ddl: str, required: list[str]) -> tuple[DataFrame, DataFrame]:
+def _parse(lines: DataFrame, ddl: str, required: list[str], numbers: list[str]) -> tuple[DataFrame, DataFrame]:
     parsed = lines.withColumn("_r", F.from_json("line", ddl))
-    parsed = parsed.withColumn("fetched_at", F.try_to_timestamp(F.col("_r.fetched_at")))
-    parsed = parsed.withColumn("created_at", F.try_to_timestamp(F.col("_r.created_utc")))
+    # The numbers once more as text: a value sent but not readable as its type is a reason, not a silent NULL.
+    parsed = parsed.withColumn("_sent", F.from_json("line", ", ".join(f"{name} STRING" for name in numbers)))
+    parsed = parsed.withColumn("fetched_at", lake_time(F.try_to_timestamp(F.col("_r.fetched_at"))))
+    parsed = parsed.withColumn("created_at", lake_time(F.try_to_timestamp(F.col("_r.created_utc"))))
     missing = [F.when(F.coalesce(F.col(f"_r.{name}"), F.lit("")) == "", F.lit(name)) for name in required]
     missing += [F.when(F.col("fetched_at").isNull(), F.lit("fetched_at")),
                 F.when(F.col("created_at").isNull(), F.lit("created_utc"))]
+    missing += [F.when(F.col(f"_r.{name}").isNull() & F.col(f"_sent.{name}").isNotNull(), F.lit(name))
+                for name in numbers]
     # from_json yields a struct of NULLs for text that is not JSON; json_object_keys is NULL for it.
     detail = F.when(F.json_object_keys("line").isNull(), F.lit("not a JSON object")).otherwise(
         F.nullif(F.concat_ws(", ", *missing), F.lit("")))
@@ -45,7 +50,7 @@ def _parse(lines: DataFrame, ddl: str, required: list[str]) -> tuple[DataFrame, 
 
 def parse_post_lines(lines: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(bronze.reddit_posts rows, rejected lines with reason and detail). Pure."""
-    good, rejected = _parse(lines, _POST, ["id", "subreddit"])
+    good, rejected = _parse(lines, _POST, ["id", "subreddit"], ["score", "upvote_ratio", "num_comments"])
     out = good.select(
         "record_id", F.col("_r.id").alias("post_id"), F.col("_r.subreddit").alias("subreddit"),
         *[F.col(f"_r.{c}").alias(c) for c in ("author", "title", "body", "url", "flair")],
@@ -58,7 +63,7 @@ def parse_post_lines(lines: DataFrame) -> tuple[DataFrame, DataFrame]:
 
 def parse_comment_lines(lines: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(bronze.reddit_comments rows, rejected lines with reason and detail). Pure."""
-    good, rejected = _parse(lines, _COMMENT, ["id", "post_id", "parent_id", "subreddit"])
+    good, rejected = _parse(lines, _COMMENT, ["id", "post_id", "parent_id", "subreddit"], ["score", "depth"])
     out = good.select(
         "record_id", F.col("_r.id").alias("comment_id"),
         *[F.col(f"_r.{c}").alias(c) for c in ("post_id", "parent_id", "subreddit", "author", "body")],

@@ -3,21 +3,24 @@
 Serves ``/quote``, ``/stock/profile2`` and ``/stock/candle`` with Finnhub's
 JSON shapes and its failure modes: 401 for a wrong token, 403 for candles
 (a paid endpoint) unless ``candles_allowed``, 429 with ``Retry-After`` when
-its per-minute quota is spent, and scripted faults (e.g. ``[429, 503]`` for
-the next two requests) so clients' retry paths can be exercised for real.
+its per-minute quota is spent, and scripted faults (e.g. ``[429, 503]`` or
+``["reset", "truncated"]`` for the next two requests, ``fault_always`` for an
+outage; see `jobs.replay.faults`) so clients' retry paths run for real.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from jobs.replay.faults import FaultScript, FaultyHandler
 from jobs.replay.intraday import daily_bars, session_start, trading_days
 from jobs.sources.bundled import symbol_rows
 
@@ -31,28 +34,26 @@ class FinnhubRestConfig:
     candles_allowed: bool = False
     calls_per_minute: int | None = None  # the server's own quota (429 past it)
     retry_after_s: int = 1
-    faults: list[int] = field(default_factory=list)  # status codes answered to the next requests, in order
+    # faults for the next requests, in order: status codes or names from jobs.replay.faults
+    faults: list[int | str] = field(default_factory=list)
+    fault_always: str | None = None  # then every later request gets this one (a persistent outage)
+    slow_s: float = 2.0  # how late a "slow" answer comes
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FaultyHandler):
     server: "_Server"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the request line holds the token
-        return
-
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        app, arrived = self.server.app, time.monotonic()
         parts = urlsplit(self.path)
         path = "/" + "/".join(p for p in parts.path.split("/") if p)  # finnhub-python sends "v1//quote"
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        status, body, headers = self.server.app.answer(path, params)
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        if self.play_fault(app.faults):
+            app.record(arrived, path, int(self.played) if self.played.isdigit() else self.played)
+            return
+        status, body, headers = app.answer(path, params)
+        app.record(arrived, path, self.played or status)  # a spoiled answer is logged as its fault
+        self.send_body(status, json.dumps(body).encode(), headers)
 
 
 class _Server(ThreadingHTTPServer):
@@ -64,8 +65,10 @@ class FinnhubRestFake:
     def __init__(self, config: FinnhubRestConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.config = config or FinnhubRestConfig()
         self._lock = threading.Lock()
-        self.requests: list[tuple[float, str, int]] = []  # (monotonic time, path, status)
+        self.requests: list[tuple[float, str, int | str]] = []  # (monotonic arrival, path, status or fault)
         self._window: list[float] = []
+        self.faults = FaultScript(self.config.faults, self.config.fault_always, self.config.slow_s,
+                                  self.config.retry_after_s)
         self._httpd = _Server((host, port), _Handler)
         self._httpd.app = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="finnhub-rest-fake", daemon=True)
@@ -98,22 +101,15 @@ class FinnhubRestFake:
 
     # ------------------------------------------------------------ answers ---
 
-    def answer(self, path: str, params: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        status, body, headers = self._answer(path, params)
+    def record(self, arrived: float, path: str, outcome: int | str) -> None:
+        """Log a request (in order of arrival): its status, or the fault it got (reset, slow, truncated, not_json)."""
         with self._lock:
-            self.requests.append((time.monotonic(), path, status))
-        return status, body, headers
+            bisect.insort(self.requests, (arrived, path, outcome), key=lambda r: r[0])
 
-    def _answer(self, path: str, params: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def answer(self, path: str, params: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         if self.config.api_key and params.get("token") != self.config.api_key:
             return 401, {"error": "Invalid API key"}, {}
         with self._lock:
-            if self.config.faults:
-                code = self.config.faults.pop(0)
-                if code == 429:
-                    return 429, {"error": "API limit reached. Please try again later. Remaining Limit: 0"}, {
-                        "Retry-After": str(self.config.retry_after_s)}
-                return code, {"error": "Internal Server Error"}, {}
             if self.config.calls_per_minute:
                 now = time.monotonic()
                 self._window = [t for t in self._window if now - t < 60.0]

@@ -12,7 +12,10 @@ second into one frame, sleeping ``market seconds / speedup`` between frames
 subscription. For tests it can drop a connection abruptly after N frames
 (the clock then waits for a client to subscribe again, so nothing is sent into
 the void) and mix malformed frames into the stream; every trade it sends is
-recorded in ``sent``.
+recorded in ``sent`` (and per connection in ``sent_by_connection``). Scripted
+faults (`jobs.replay.faults`) hit the opening handshake (``reset``, ``slow``,
+``429`` with Retry-After, ``503``) or single trade frames (``reset`` cuts the
+connection instead of sending it; ``truncated`` and ``not_json`` spoil it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from http import HTTPStatus
@@ -30,6 +34,7 @@ from urllib.parse import parse_qs, urlparse
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from jobs.replay.faults import FaultScript, linger_zero
 from jobs.replay.intraday import SESSION_SECONDS, Trade, day_trades, trading_days
 
 MALFORMED_SAMPLES = (
@@ -55,11 +60,21 @@ class FinnhubReplayConfig:
     drop_after_frames: int | None = None  # abort the connection once after this many trade frames
     malformed_every: int | None = None  # add one malformed frame after every N trade frames
     loop: bool = False  # start over when the last day ends
+    handshake_faults: list[str] = field(default_factory=list)  # for the next connection attempts, in order
+    handshake_fault_always: str | None = None  # then for every later attempt (an outage)
+    frame_faults: list[str] = field(default_factory=list)  # for the next trade frames, in order
+    frame_fault_always: str | None = None
+    slow_s: float = 2.0  # how late a "slow" handshake answers
+    retry_after_s: float = 1.0
+
+
+NOT_JSON_FRAME = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 @dataclass(eq=False)
 class _Client:
     connection: ServerConnection
+    number: int = 0  # 1-based connection count: the key of `sent_by_connection`
     symbols: set[str] = field(default_factory=set)
 
 
@@ -68,6 +83,19 @@ class FinnhubReplayServer:
         self.config = config or FinnhubReplayConfig()
         self.host, self.port = host, port
         self.sent: list[dict[str, Any]] = []  # every trade delivered, in order (wire dicts)
+        self.sent_by_connection: dict[int, list[dict[str, Any]]] = {}  # the same, per connection
+        self.spoiled: list[str] = []  # trade frames sent truncated or replaced (their trades are not in `sent`)
+        self.handshakes: list[tuple[float, str | None]] = []  # (monotonic time, fault played) per attempt
+        self.handshake_faults = FaultScript(self.config.handshake_faults, self.config.handshake_fault_always,
+                                            self.config.slow_s, self.config.retry_after_s)
+        self.frame_faults = FaultScript(self.config.frame_faults, self.config.frame_fault_always)
+        for where, script, allowed in (("handshake", self.handshake_faults, ("reset", "slow")),
+                                       ("frame", self.frame_faults, ("reset", "truncated", "not_json"))):
+            for fault in [*script.upcoming, script.always]:
+                status = where == "handshake" and fault is not None and fault.isdigit()
+                if fault not in (*allowed, "ok", None) and not status:
+                    raise ValueError(f"{fault!r} is not a {where} fault; use one of {', '.join(allowed)}"
+                                     + (" or an HTTP status" if where == "handshake" else ""))
         self.malformed_sent = 0
         self.frames_sent = 0
         self.connections = 0
@@ -83,7 +111,7 @@ class FinnhubReplayServer:
     # ------------------------------------------------------------ serving ---
 
     async def start(self) -> None:
-        self._server = await serve(self._handle, self.host, self.port, process_request=self._check_token)
+        self._server = await serve(self._handle, self.host, self.port, process_request=self._process_request)
         self.port = self._server.sockets[0].getsockname()[1]
         self._market = asyncio.create_task(self._run_market())
 
@@ -98,6 +126,21 @@ class FinnhubReplayServer:
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}"
 
+    async def _process_request(self, connection: ServerConnection, request: Any) -> Any:
+        fault = self.handshake_faults.next()
+        self.handshakes.append((time.monotonic(), fault))
+        if fault == "slow":
+            await asyncio.sleep(self.config.slow_s)
+        elif fault == "reset":
+            _reset(connection)
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "")  # never arrives: the socket is gone
+        elif fault:
+            response = connection.respond(HTTPStatus(int(fault)), f"{HTTPStatus(int(fault)).phrase}\n")
+            if fault == "429":
+                response.headers["Retry-After"] = f"{self.config.retry_after_s:g}"
+            return response
+        return self._check_token(connection, request)
+
     def _check_token(self, connection: ServerConnection, request: Any) -> Any:
         token = parse_qs(urlparse(request.path).query).get("token", [""])[0]
         if self.config.api_key and token != self.config.api_key:
@@ -105,9 +148,10 @@ class FinnhubReplayServer:
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
-        client = _Client(connection)
-        self._clients.add(client)
         self.connections += 1
+        client = _Client(connection, self.connections)
+        self.sent_by_connection[client.number] = []
+        self._clients.add(client)
         pinger = asyncio.create_task(self._ping(connection))
         try:
             async for message in connection:
@@ -173,11 +217,22 @@ class FinnhubReplayServer:
             data = [t.to_wire() for t in batch if t.symbol in client.symbols]
             if not data:
                 continue
+            fault = self.frame_faults.next()
+            if fault == "reset":
+                await self._drop(client)
+                continue
+            text = json.dumps({"type": "trade", "data": data})
+            if fault:
+                text = text[: len(text) // 2] if fault == "truncated" else NOT_JSON_FRAME
             try:
-                await client.connection.send(json.dumps({"type": "trade", "data": data}))
+                await client.connection.send(text)
             except ConnectionClosed:
                 continue
+            if fault:
+                self.spoiled.append(text)
+                continue
             self.sent.extend(data)
+            self.sent_by_connection[client.number].extend(data)
             self.frames_sent += 1
             every = self.config.malformed_every
             if every and self.frames_sent % every == 0:
@@ -187,13 +242,21 @@ class FinnhubReplayServer:
                 await self._drop(client)
 
     async def _drop(self, client: _Client) -> None:
-        """Cut the TCP connection without a close frame, as a crashing server or network would."""
+        """Reset the TCP connection (RST, no close frame), as a crashing server or network would."""
         self._dropped_once = True
         self.drops += 1
         self._subscribed.clear()
         await asyncio.sleep(0.2)  # what was sent is on the wire; the cut loses nothing already sent
         self._clients.discard(client)
-        client.connection.transport.abort()
+        _reset(client.connection)
+
+
+def _reset(connection: ServerConnection) -> None:
+    """Abort with SO_LINGER 0: the peer reads ECONNRESET instead of an orderly close."""
+    sock = connection.transport.get_extra_info("socket")
+    if sock is not None:
+        linger_zero(sock)
+    connection.transport.abort()
 
 
 class FinnhubReplayThread:

@@ -12,6 +12,8 @@
   as it would against reddit.com (the quota per 600 s window is configurable).
 
 Deleted and removed things look as on Reddit (``[deleted]`` / ``[removed]``).
+Scripted faults (resets, slow answers, 429, 5xx, truncated or non-JSON bodies;
+see `jobs.replay.faults`) hit the API reads, never the token endpoint.
 Tests may change a post or comment between two collections (`update`) to
 exercise re-collection.
 """
@@ -25,13 +27,14 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from jobs.replay.corpus.generate import CORPUS_PATH, load_corpus
+from jobs.replay.faults import FaultScript, FaultyHandler
 
 PAGE_MAX = 100
 TOP_WINDOWS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400, "year": 366 * 86400, "all": None}
@@ -43,24 +46,20 @@ class RedditServerConfig:
     client_secret: str | None = None
     now: datetime | None = None  # the server's clock: things created later are not visible yet
     quota_per_window: int = 100_000  # x-ratelimit quota per 600 s (reddit.com allows far fewer)
+    # faults for the next API reads (GET), in order, then `fault_always` for every later one (jobs.replay.faults)
+    faults: list[str] = field(default_factory=list)
+    fault_always: str | None = None
+    slow_s: float = 2.0
+    retry_after_s: float = 1.0
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FaultyHandler):
     server: "_Server"
     protocol_version = "HTTP/1.1"  # keep-alive, as reddit.com
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
     def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in {**self.server.app.ratelimit_headers(), **(headers or {})}.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        self.send_body(status, json.dumps(body).encode(), {**self.server.app.ratelimit_headers(), **(headers or {})},
+                       content_type="application/json; charset=UTF-8")
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
@@ -71,6 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, body)
 
     def do_GET(self) -> None:  # noqa: N802
+        if self.play_fault(self.server.app.faults):
+            return
         parts = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         status, body = self.server.app.get(parts.path, params, self.headers.get("Authorization", ""))
@@ -91,6 +92,8 @@ class RedditReplayServer:
         self.requests = 0
         self._window_start = time.monotonic()
         self._used = 0
+        self.faults = FaultScript(self.config.faults, self.config.fault_always, self.config.slow_s,
+                                  self.config.retry_after_s)
         self.posts: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, dict[str, Any]] = {}
         self.children: dict[str, list[str]] = defaultdict(list)  # parent fullname -> comment ids

@@ -207,6 +207,7 @@ class _DeltaFileWriter(DataSourceArrowWriter):
         self.replace_filters = options.get("replace_where", "[]")
         self.txns = [(app_id, int(version)) for app_id, version in json.loads(options.get("txns", "[]"))]
         self.commit_token = options.get("commit_token", "")
+        self.read_version = int(options["read_version"]) if options.get("read_version") else None
 
     # Runs in each Spark task.
     def write(self, iterator: Iterator[pa.RecordBatch]) -> DeltaAddMessage:
@@ -271,6 +272,7 @@ class _DeltaFileWriter(DataSourceArrowWriter):
             replace_where=filters_from_json(self.replace_filters, self.schema),
             txns=self.txns,
             commit_token=self.commit_token,
+            read_version=self.read_version,
         )
 
     def abort(self, messages: list[DeltaAddMessage | None]) -> None:
@@ -300,6 +302,57 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 # ----------------------------------------------------------------- reader ---
 
 
+def select_files(
+    table_uri: str,
+    storage_options: dict[str, str],
+    arrow_schema: pa.Schema,
+    partition_by: Sequence[str],
+    version: int | None,
+    partition_filters: Sequence[tuple[str, str, Any]],
+    stats_filters: Sequence[tuple[str, str, Any]],
+) -> list[tuple[str, dict[str, str | None], int]]:
+    """(path relative to the table, raw partition values, size) of the live files of one table
+    version that survive partition pruning and min/max data skipping."""
+    from deltalake import DeltaTable
+
+    table = DeltaTable(table_uri, storage_options=storage_options, version=version)
+    actions = pa.table(table.get_add_actions(flatten=True))
+    paths = actions.column("path").to_pylist()
+    sizes = actions.column("size_bytes").to_pylist()
+    partition_columns = {
+        name: actions.column(f"partition.{name}").to_pylist() if f"partition.{name}" in actions.column_names else [None] * len(paths)
+        for name in partition_by
+    }
+    bounds = {
+        column: (_stats_column(actions, f"min.{column}"), _stats_column(actions, f"max.{column}"))
+        for column, _, _ in stats_filters
+    }
+    chosen: list[tuple[str, dict[str, str | None], int]] = []
+    for i, path in enumerate(paths):
+        raw_values = {name: _as_partition_string(values[i]) for name, values in partition_columns.items()}
+        typed = {name: partition_value_from_string(value, arrow_schema.field(name).type) for name, value in raw_values.items()}
+        if not partition_matches(typed, partition_filters):
+            continue
+        if any(_stats_exclude(bounds[c][0][i], bounds[c][1][i], op, v) for c, op, v in stats_filters):
+            continue
+        chosen.append((path, raw_values, sizes[i]))
+    return chosen
+
+
+def hive_layout(files: Sequence[tuple[str, dict[str, str | None], int]]) -> bool:
+    """True when every file sits under `column=value/` directories that spell its partition values,
+    so Spark's own Parquet reader can rebuild the partition columns from the paths."""
+    for path, values, _ in files:
+        expected = "".join(f"{_partition_dir(name, value)}/" for name, value in values.items())
+        if _partition_dir_unsafe(values) or not _unquote(path).startswith(expected):
+            return False
+    return True
+
+
+def _partition_dir_unsafe(values: dict[str, str | None]) -> bool:
+    return any(value is not None and not _SAFE_PARTITION_VALUE.match(value) for value in values.values())
+
+
 class _FileGroup(InputPartition):
     def __init__(self, files: list[tuple[str, dict[str, str | None]]]) -> None:
         super().__init__(files)
@@ -316,35 +369,13 @@ class _DeltaFileReader(DataSourceReader):
         self.min_partitions = int(options.get("min_partitions", "1"))
 
     def partitions(self) -> Sequence[InputPartition]:
-        from deltalake import DeltaTable
-
         version = self.options.get("version")
-        table = DeltaTable(self.table_uri, storage_options=self.storage_options, version=int(version) if version else None)
-        filters = filters_from_json(self.options.get("partition_filters", "[]"), self.arrow_schema)
-        actions = pa.table(table.get_add_actions(flatten=True))
-        paths = actions.column("path").to_pylist()
-        sizes = actions.column("size_bytes").to_pylist()
-        partition_columns = {
-            name: actions.column(f"partition.{name}").to_pylist() if f"partition.{name}" in actions.column_names else [None] * len(paths)
-            for name in self.partition_by
-        }
-        stats_filters = filters_from_json(self.options.get("stats_filters", "[]"), self.arrow_schema)
-        bounds = {
-            column: (_stats_column(actions, f"min.{column}"), _stats_column(actions, f"max.{column}"))
-            for column, _, _ in stats_filters
-        }
-        chosen: list[tuple[str, dict[str, str | None], int]] = []
-        for i, path in enumerate(paths):
-            raw_values = {name: _as_partition_string(values[i]) for name, values in partition_columns.items()}
-            typed = {
-                name: partition_value_from_string(value, self.arrow_schema.field(name).type)
-                for name, value in raw_values.items()
-            }
-            if not partition_matches(typed, filters):
-                continue
-            if any(_stats_exclude(bounds[c][0][i], bounds[c][1][i], op, v) for c, op, v in stats_filters):
-                continue
-            chosen.append((path, raw_values, sizes[i]))
+        chosen = select_files(
+            self.table_uri, self.storage_options, self.arrow_schema, self.partition_by,
+            int(version) if version else None,
+            filters_from_json(self.options.get("partition_filters", "[]"), self.arrow_schema),
+            filters_from_json(self.options.get("stats_filters", "[]"), self.arrow_schema),
+        )
         return _bin_pack(chosen, self.min_partitions) or [_FileGroup([])]
 
     def read(self, partition: _FileGroup) -> Iterator[pa.RecordBatch]:

@@ -4,6 +4,14 @@ Kept apart from the Spark data source so the same commit path serves Spark
 writes, small Arrow writes and tests. Tables are created with the plain
 reader/writer protocol (no deletion vectors, no column mapping) so that
 delta-spark, Trino or DuckDB can read them too.
+
+Concurrency is optimistic, as in Delta itself: data files are written first,
+then one log entry is put-if-absent. A write that read the table (a merge, a
+replaceWhere overwrite) commits against the version it read, so delta-rs'
+conflict checker sees every commit that landed since and refuses one that
+removed data this write read or replaces (WriteSerializable: a concurrent blind
+append does not conflict, it serialises after). The refusal is a
+`CommitConflict`; the Lake re-reads, re-plans and re-writes.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.transaction import AddAction
 
 from jobs.resources.delta_bridge import delta_rs_filters, partition_matches, partition_value_from_string
@@ -23,8 +31,17 @@ COMMIT_TOKEN_KEY = "pulselake.commit_token"
 ROWS_KEY = "pulselake.rows"
 
 
+# Errors cross Spark's Python worker boundary as text: the Lake recognises a conflict by this marker.
+CONFLICT_MARKER = "pulselake-commit-conflict"
+
+
 class TxnAlreadyCommitted(Exception):
     """The app transaction was committed before; nothing new was written."""
+
+
+class CommitConflict(RuntimeError):
+    """A commit that landed after the version this write read conflicts with it: nothing was
+    committed, and the write must be re-planned from a fresh read."""
 
 
 @dataclass(frozen=True)
@@ -77,16 +94,22 @@ def commit_adds(
     replace_where: Sequence[tuple[str, str, Any]] = (),
     txns: Sequence[tuple[str, int]] = (),
     commit_token: str = "",
+    read_version: int | None = None,
 ) -> int | None:
     """Commit written files in one transaction with its app transactions; return the new
-    version, or None when a concurrent retry had already committed the same work."""
-    table = DeltaTable(table_uri, storage_options=storage_options)
-    done = [app_id for app_id, version in txns if (table.transaction_version(app_id) or 0) >= version]
+    version, or None when a concurrent retry had already committed the same work.
+
+    `read_version` is the table version the data was planned from (None for a blind append):
+    the commit is checked against every commit since, and raises `CommitConflict` (after
+    removing the written files) when one of them changed what this write read or replaces."""
+    latest = DeltaTable(table_uri, storage_options=storage_options)
+    done = [app_id for app_id, version in txns if (latest.transaction_version(app_id) or 0) >= version]
     if done:
         delete_files(table_uri, storage_options, adds)
         if len(done) < len(txns):
             raise RuntimeError(f"{len(done)} of {len(txns)} app transactions were committed meanwhile (e.g. {done[0]}); re-plan")
         return None
+    table = latest if read_version is None else DeltaTable(table_uri, version=read_version, storage_options=storage_options)
     schema = pa.schema(table.schema())
     partition_by = list(table.metadata().partition_columns)
     if mode == "overwrite" and replace_where:
@@ -104,18 +127,50 @@ def commit_adds(
     ]
     rows = sum(json.loads(add["stats"])["numRecords"] for add in adds)
     properties = CommitProperties(
-        custom_metadata={COMMIT_TOKEN_KEY: commit_token, ROWS_KEY: str(rows)},
+        # readVersion (Delta's own commitInfo field) shows in the log which snapshot each commit was built on.
+        custom_metadata={COMMIT_TOKEN_KEY: commit_token, ROWS_KEY: str(rows), "readVersion": table.version()},
         app_transactions=[Transaction(app_id=app_id, version=version) for app_id, version in txns] or None,
     )
-    table.create_write_transaction(
-        actions,
-        mode=mode,
-        schema=table.schema(),
-        partition_by=partition_by or None,
-        partition_filters=delta_rs_filters(replace_where) if replace_where else None,
-        commit_properties=properties,
-    )
-    return table.version()
+    try:
+        table.create_write_transaction(
+            actions,
+            mode=mode,
+            schema=table.schema(),
+            partition_by=partition_by or None,
+            partition_filters=delta_rs_filters(replace_where) if replace_where else None,
+            commit_properties=properties,
+        )
+    except CommitFailedError as exc:
+        delete_files(table_uri, storage_options, adds)
+        raise CommitConflict(
+            f"{CONFLICT_MARKER}: {mode} of {len(adds)} files to {table_uri}, planned from version "
+            f"{table.version()}, lost to a concurrent commit: {exc}"
+        ) from exc
+    # The DeltaTable object still shows the version it was loaded at; the commit may have landed later.
+    found = find_commit(table_uri, storage_options, commit_token, after=table.version()) if commit_token else None
+    return found[0] if found else None
+
+
+def find_commit(table_uri: str, storage_options: dict[str, str], token: str, after: int) -> tuple[int, dict[str, Any]] | None:
+    """(version, commitInfo) of the commit carrying `token`, read from the log upward from `after` + 1.
+    Not `DeltaTable.history()`: while other writers commit, delta-rs 1.6 numbers its entries wrongly."""
+    from pyarrow.fs import FileType
+
+    from jobs.resources.storage import arrow_filesystem, join_uri
+
+    fs, root = arrow_filesystem(table_uri, storage_options)
+    version = after + 1
+    while True:
+        path = join_uri(root, "_delta_log", f"{version:020d}.json")
+        if fs.get_file_info(path).type == FileType.NotFound:
+            return None
+        with fs.open_input_stream(path) as stream:
+            lines = stream.read().decode().splitlines()
+        actions = [json.loads(line) for line in lines if line.strip()]
+        info = next((action["commitInfo"] for action in actions if "commitInfo" in action), {})
+        if info.get(COMMIT_TOKEN_KEY) == token:
+            return version, info
+        version += 1
 
 
 def _check_adds_inside(adds: Sequence[dict[str, Any]], filters: Sequence[tuple[str, str, Any]], schema: pa.Schema) -> None:

@@ -37,6 +37,8 @@ def get_spark(settings: Settings, app_name: str = "pulselake") -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.python.worker.reuse", "true")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # Lake reads name their files (from the Delta log): stat them on the driver, no listing job.
+        .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
         # Object-store credentials travel in data source options: keep them out of plans and the UI.
         .config("spark.sql.redaction.options.regex", "(?i)url|storage_options|secret|token|key")
     )

@@ -41,8 +41,8 @@ def _read_posts(stream, chunk: int) -> Iterator[list]:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as error:
-            _fail(f"stdin line {number} is not JSON ({error.msg})")
+        except (ValueError, RecursionError) as error:  # also an integer of 4300+ digits, nesting past the limit
+            _fail(f"stdin line {number} is not JSON ({getattr(error, 'msg', None) or type(error).__name__})")
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
             _fail(f'stdin line {number}: expected an object {{"id": ..., "text": "..."}}')
         batch.append((row["id"], Post(str(row["id"]), row["text"])))
@@ -58,24 +58,42 @@ def score(
     scorer: Optional[str] = typer.Option(None, "--scorer", help=SCORER_HELP),
     batch_size: int = typer.Option(256, min=1, help="posts scored together (memory vs. speed)"),
 ) -> None:
-    """Read JSON lines {"id", "text"} on stdin; write JSON lines {"id", "tickers", "label", "score", "reason"} on stdout."""
+    """Read JSON lines {"id", "text"} on stdin; write JSON lines {"id", "tickers", "label", "score", "reason"} on stdout.
+
+    A summary goes to stderr. Posts the LLM gave no valid answer for are written neutral with that reason;
+    exit code 1 when that is every post, or when the endpoint keeps failing (rows already written stay)."""
     from jobs.sentiment.llm import LLMError
 
     engine = _scorer(scorer)
-    failed = 0
+    failed = total = 0
     for batch in _read_posts(sys.stdin, batch_size):
         try:
             results = engine.score([post for _, post in batch])
         except LLMError as error:
+            err.print(_summary(engine, total, failed), highlight=False, soft_wrap=True)
             _fail(str(error))
         for (raw_id, _), result in zip(batch, results):
             row = result.to_json()
             row["id"] = raw_id  # echo the id exactly as given (number or string)
             failed += int(bool(result.extra.get("failed")))
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        total += len(batch)
         sys.stdout.flush()
+    err.print(_summary(engine, total, failed), highlight=False, soft_wrap=True)
+    if failed and failed == total:
+        _fail(f"no post got a valid answer from {engine.name}")
     if failed:
         err.print(f"[yellow]warning:[/yellow] {failed} posts got no valid answer; they are marked neutral with that reason")
+
+
+def _summary(engine, total: int, failed: int) -> str:
+    """One line: posts scored, and for the LLM scorer how the endpoint behaved."""
+    line = f"scored {total} posts with {engine.name} ({engine.version})"
+    stats = getattr(engine, "stats", None)
+    if stats is not None and hasattr(stats, "http_retries"):
+        line += (f": {stats.requests} requests, {stats.http_retries} HTTP retries, {stats.bad_responses} unusable "
+                 f"answers, {stats.requeued} re-queued, {failed} without a valid answer")
+    return line
 
 
 @app.command(name="eval")

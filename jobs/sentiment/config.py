@@ -15,22 +15,24 @@ class SentimentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSELAKE_SENTIMENT_", env_file=".env", extra="ignore", populate_by_name=True)
 
     scorer: ScorerName = Field(default="minilm", description="Default scorer: minilm (offline), llm or vader.")
-    threads: int = Field(default=0, description="Torch threads for the encoder; 0 = all cores.")
+    threads: int = Field(default=0, ge=0, description="Torch threads for the encoder; 0 = all cores.")
 
     llm_base_url: str = Field(default="", validation_alias=AliasChoices("LLM_BASE_URL", "PULSELAKE_SENTIMENT_LLM_BASE_URL"),
                               description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     llm_model: str = Field(default="", validation_alias=AliasChoices("LLM_MODEL", "PULSELAKE_SENTIMENT_LLM_MODEL"))
     llm_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("LLM_API_KEY", "PULSELAKE_SENTIMENT_LLM_API_KEY"))
-    llm_requests_per_minute: float = 60.0
-    llm_tokens_per_minute: float = 200_000.0
-    llm_batch_tokens: int = Field(default=3_000, description="Prompt budget per request (system prompt + posts).")
-    llm_batch_posts: int = Field(default=40, description="Most posts in one request.")
-    llm_output_tokens_per_post: int = 60
-    llm_post_tokens: int = Field(default=400, description="Posts longer than this are truncated (and flagged).")
-    llm_attempts_per_post: int = Field(default=3, description="Times a post is re-queued after a missing or invalid answer.")
-    llm_http_attempts: int = Field(default=6, description="Tries per request on 429, 5xx and connection errors.")
-    llm_max_backoff_s: float = 30.0
-    llm_timeout_s: float = 120.0
+    # Counts and rates are positive and finite: a zero, negative or NaN one fails deep inside a run, not here.
+    llm_requests_per_minute: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    llm_tokens_per_minute: float = Field(default=200_000.0, gt=0, allow_inf_nan=False)
+    llm_batch_tokens: int = Field(default=3_000, ge=1, description="Prompt budget per request (system prompt + posts).")
+    llm_batch_posts: int = Field(default=40, ge=1, description="Most posts in one request.")
+    llm_output_tokens_per_post: int = Field(default=60, ge=1)
+    llm_post_tokens: int = Field(default=400, ge=1, description="Posts longer than this are truncated (and flagged).")
+    llm_attempts_per_post: int = Field(default=3, ge=1,
+                                       description="Times a post is re-queued after a missing or invalid answer.")
+    llm_http_attempts: int = Field(default=6, ge=1, description="Tries per request on 429, 5xx and connection errors.")
+    llm_max_backoff_s: float = Field(default=30.0, ge=0, allow_inf_nan=False)
+    llm_timeout_s: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     llm_cache_path: str = Field(default="~/.cache/pulselake/llm_sentiment.sqlite", description="SQLite answer cache (by content hash).")
 
     def for_workers(self) -> str:

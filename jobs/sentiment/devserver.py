@@ -1,8 +1,11 @@
 """A local OpenAI-compatible chat-completions server on 127.0.0.1, for tests,
 benchmarks and offline demos of the LLM scorer. It speaks the real wire protocol
 and answers deterministically with keyword rules; switches make it misbehave
-(429 with Retry-After, 500, invalid JSON, dropped or invalid answers) the way
-real endpoints do. Run it: ``python -m jobs.sentiment.devserver --port 8089``.
+(429 with Retry-After, 500, invalid JSON, dropped or invalid answers, and the
+network faults of `jobs.replay.faults`: resets, slow, truncated or non-JSON
+bodies) the way real endpoints do. With an API key set it answers any other key 401, echoing the key it
+got (as some proxies do), so a client that prints error bodies unredacted shows up.
+Run it: ``python -m jobs.sentiment.devserver --port 8089 [--api-key KEY]``.
 """
 
 from __future__ import annotations
@@ -12,19 +15,25 @@ import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from jobs.replay.faults import FaultyHandler
 
 BEARISH = re.compile(r"\b(puts?|short\w*|sell\w*|dump\w*|crash\w*|fell|plunge\w*|miss\w*|downgrade\w*|zero|bagholders?)\b", re.I)
 BULLISH = re.compile(r"\b(calls?|moon|beat\w*|upgrade\w*|rall\w*|jump\w*|soar\w*|squeeze|bears getting)\b", re.I)
 CASHTAG = re.compile(r"\$([A-Za-z]{1,5})\b")
+NETWORK_FAULTS = ("reset", "slow", "truncated", "not_json")
 
 
 @dataclass
 class Behaviour:
     """Misbehaviours consumed one per request, in order: "429", "500", "invalid_json",
-    "drop_first" (omit the first answer), "bad_first" (first answer has score 7)."""
+    "drop_first" (omit the first answer), "bad_first" (first answer has score 7), and the
+    network faults "reset", "slow", "truncated", "not_json"; then `always` (if set) for every later one."""
 
     script: deque = field(default_factory=deque)
+    always: str | None = None
+    slow_s: float = 2.0
     retry_after: str = "1"
     requests: list[dict] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
@@ -41,11 +50,8 @@ def rule_answer(post_id: str, text: str) -> dict:
             "reason": f"keyword rules: {bull} bullish, {bear} bearish words"}
 
 
-def make_handler(behaviour: Behaviour):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # keep test output clean
-            pass
-
+def make_handler(behaviour: Behaviour, api_key: str | None = None):
+    class Handler(FaultyHandler):
         def _send(self, status: int, payload: bytes, headers: dict | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -54,15 +60,25 @@ def make_handler(behaviour: Behaviour):
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(payload)
-            behaviour.statuses.append(status)
+            if not self.played:  # a late ("slow") answer is logged as the fault
+                behaviour.statuses.append(status)
 
         def do_POST(self) -> None:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 return self._send(404, b'{"error": {"message": "not found"}}')
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            given = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            if api_key and given != api_key:
+                message = {"error": {"message": f"Incorrect API key provided: {given}", "type": "invalid_request_error",
+                                     "code": "invalid_api_key"}}
+                return self._send(401, json.dumps(message).encode())
             with behaviour.lock:
                 behaviour.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
-                action = behaviour.script.popleft() if behaviour.script else None
+                action = behaviour.script.popleft() if behaviour.script else behaviour.always
+            if action in NETWORK_FAULTS:
+                behaviour.statuses.append(action)
+                if self.play(action, behaviour.slow_s):
+                    return
             if action == "429":
                 return self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": behaviour.retry_after})
             if action == "500":
@@ -79,6 +95,8 @@ def make_handler(behaviour: Behaviour):
                 "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             }
+            if action in ("truncated", "not_json"):
+                return self.send_body(200, json.dumps(reply).encode(), content_type="application/json")
             self._send(200, json.dumps(reply).encode())
 
     return Handler
@@ -87,9 +105,10 @@ def make_handler(behaviour: Behaviour):
 class DevServer:
     """Context manager: ``with DevServer() as server: server.base_url``."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, api_key: str | None = None) -> None:
         self.behaviour = Behaviour()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.behaviour))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.behaviour, api_key))
+        self._httpd.daemon_threads = True  # a "slow" answer still sleeping never holds up shutdown
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -111,8 +130,9 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8089)
-    port = parser.parse_args().port
-    with DevServer(port) as server:
+    parser.add_argument("--api-key", default=None, help="only accept this key (default: any)")
+    args = parser.parse_args()
+    with DevServer(args.port, args.api_key) as server:
         print(f"OpenAI-compatible dev server at {server.base_url} (Ctrl-C to stop)")
         try:
             while True:

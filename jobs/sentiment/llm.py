@@ -4,8 +4,9 @@ Many posts go in one request, packed up to a token budget. The model answers a
 JSON object validated with pydantic; every answer is mapped back by post id,
 and posts whose answer is missing or invalid are re-queued into a later batch.
 Over-long posts are truncated and flagged, never dropped. Requests and tokens
-per minute pass through token buckets; 429 and 5xx are retried with backoff
-that honours Retry-After (tenacity). Valid answers are cached by content hash.
+per minute pass through token buckets; 429, 5xx, resets, timeouts and cut-off
+bodies are retried with backoff that honours Retry-After (tenacity); a body
+that is not a chat completion re-queues its posts. Valid answers are cached by content hash.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import requests
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from jobs.resources.http_errors import describe
+from jobs.resources.redact import redact
 from jobs.sentiment.base import Post, Scored
 from jobs.sentiment.cache import AnswerCache
 from jobs.sentiment.config import SentimentSettings
@@ -47,10 +50,35 @@ class PostAnswer(BaseModel):
     label: Literal["bullish", "neutral", "bearish"]
     reason: str = Field(min_length=1, max_length=400)
 
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _stripped(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value  # "   " is no reason
+
     @field_validator("tickers")
     @classmethod
     def _symbols(cls, value: list[str]) -> list[str]:
         return [t.strip().lstrip("$").upper() for t in value if t and t.strip().lstrip("$")]
+
+
+def parse_answers(content: object, wanted: set[str]) -> dict[str, dict]:
+    """The valid answers in a model's reply, by post id (the first for each id asked about); anything
+    else in the reply is left out, so its posts are re-queued. Never raises. Pure."""
+    try:
+        results = json.loads(content)["results"]  # type: ignore[arg-type]
+        if not isinstance(results, list):
+            raise TypeError("results is not a list")
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested past Python's limit
+        return {}
+    valid: dict[str, dict] = {}
+    for raw in results:
+        try:
+            answer = PostAnswer.model_validate(raw)
+        except ValidationError:
+            continue
+        if answer.id in wanted and answer.id not in valid:
+            valid[answer.id] = answer.model_dump(exclude={"id"})
+    return valid
 
 
 class LLMError(RuntimeError):
@@ -72,6 +100,7 @@ class LLMStats:
     requeued: int = 0
     truncated: int = 0
     failed: int = 0
+    bad_responses: int = 0  # HTTP 200 whose body was not a chat completion (its posts were re-queued)
     prompt_tokens_estimated: int = 0
     rate_limited_s: float = 0.0
     retry_after_honoured: list[float] = field(default_factory=list)
@@ -202,23 +231,7 @@ class LLMScorer:
             "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
         }
         self.stats.prompt_tokens_estimated += prompt_tokens
-        content = self._post(body, prompt_tokens + max_tokens)
-        try:
-            results = json.loads(content)["results"]
-            if not isinstance(results, list):
-                raise TypeError("results is not a list")
-        except (ValueError, KeyError, TypeError):
-            return {}
-        wanted = {p.request_id for p in batch}
-        valid: dict[str, dict] = {}
-        for raw in results:
-            try:
-                answer = PostAnswer.model_validate(raw)
-            except ValidationError:
-                continue
-            if answer.id in wanted and answer.id not in valid:
-                valid[answer.id] = answer.model_dump(exclude={"id"})
-        return valid
+        return parse_answers(self._post(body, prompt_tokens + max_tokens), {p.request_id for p in batch})
 
     def _post(self, body: dict, tokens: int) -> str:
         s = self.settings
@@ -233,7 +246,8 @@ class LLMScorer:
         def count_retry(state: RetryCallState) -> None:
             self.stats.http_retries += 1
 
-        @retry(retry=retry_if_exception_type((RetryableHTTP, requests.ConnectionError, requests.Timeout)),
+        @retry(retry=retry_if_exception_type((RetryableHTTP, requests.ConnectionError, requests.Timeout,
+                                              requests.exceptions.ChunkedEncodingError)),
                wait=wait, stop=stop_after_attempt(s.llm_http_attempts), before_sleep=count_retry, reraise=True)
         def send() -> str:
             self.stats.rate_limited_s += self._request_bucket.acquire(1) + self._token_bucket.acquire(tokens)
@@ -243,16 +257,20 @@ class LLMScorer:
             if key:
                 headers["Authorization"] = f"Bearer {key}"
             response = self._session.post(self._url, json=body, headers=headers, timeout=s.llm_timeout_s)
-            if response.status_code == 429 or response.status_code >= 500:
-                raise RetryableHTTP(response.status_code, _retry_after(response.headers.get("Retry-After")), response.text)
             if response.status_code >= 400:
-                raise LLMError(f"the LLM endpoint refused the request: HTTP {response.status_code} {response.text[:200]}")
+                text = redact(response.text, key)  # an endpoint may echo the key it refused
+                if response.status_code == 429 or response.status_code >= 500:
+                    raise RetryableHTTP(response.status_code, _retry_after(response.headers.get("Retry-After")), text)
+                raise LLMError(f"the LLM endpoint refused the request: HTTP {response.status_code} {text[:200]}")
             try:
                 return response.json()["choices"][0]["message"]["content"] or ""
-            except (ValueError, KeyError, IndexError, TypeError):
+            except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+                self.stats.bad_responses += 1
                 return ""  # not a chat completion: every post in the batch is re-queued
 
         try:
             return send()
-        except (RetryableHTTP, requests.RequestException) as error:
+        except RetryableHTTP as error:
             raise LLMError(f"the LLM endpoint kept failing after {s.llm_http_attempts} tries: {error}") from None
+        except requests.RequestException as error:
+            raise LLMError(f"the LLM endpoint kept failing after {s.llm_http_attempts} tries: {describe(error)}") from None

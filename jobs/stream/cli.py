@@ -104,16 +104,19 @@ def rebuild_bars(
     day: str = typer.Option(..., "--date", help="trade date whose 1-minute bars to rebuild (YYYY-MM-DD)"),
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
-    """Recompute one day's 1-minute bars from silver.trades (fixes bars of trades that came beyond the watermark)."""
+    """Recompute one day's 1-minute bars from silver.trades (fixes bars of trades that came beyond the watermark),
+    and that day's gold daily bars from them."""
     from jobs.cli import open_lake
     from jobs.stream.bars import rebuild_bars_day
+    from jobs.trades.gold import rebuild_trade_daily_day
 
     try:
         when = datetime.strptime(day, "%Y-%m-%d").date()
     except ValueError:
         raise typer.BadParameter(f"{day!r} is not a date in YYYY-MM-DD form") from None
-    result = rebuild_bars_day(open_lake(lake_root), when)
-    console.print(f"{result.table} {when}: {result.rows} bars written (version {result.version})")
+    lake = open_lake(lake_root)
+    for result in (rebuild_bars_day(lake, when), rebuild_trade_daily_day(lake, when)):
+        console.print(f"{result.table} {when}: {result.rows} bars written (version {result.version})")
 
 
 if __name__ == "__main__":  # pragma: no cover

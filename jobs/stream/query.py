@@ -22,7 +22,7 @@ from tenacity import Retrying, stop_after_attempt, wait_fixed
 from pyspark.sql.streaming import StreamingQuery
 
 from jobs.ingest.finnhub_ws import TRADES_STREAM
-from jobs.ingest.landing import SUFFIX, landing_root
+from jobs.ingest.landing import SUFFIX, landing_root, recover_orphans
 from jobs.resources.lake import Lake
 from jobs.stream.batch import BatchReport, StreamContext, process_batch
 from jobs.stream.plan import PlanStore
@@ -58,6 +58,7 @@ def start_stream(lake: Lake, config: StreamConfig,
     """Start the query (it runs on Spark's stream thread); stop it with `.stop()`."""
     landing = landing_root(lake.settings)
     (landing / TRADES_STREAM).mkdir(parents=True, exist_ok=True)
+    recover_orphans(landing, TRADES_STREAM)  # files a killed collector left unfinished become new files
     checkpoint = checkpoint_dir(lake, config)
     checkpoint.mkdir(parents=True, exist_ok=True)
     spark = lake.spark

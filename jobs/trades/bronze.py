@@ -3,7 +3,8 @@
 Each landed line is ``{"received_at", "frame"}`` where `frame` is the websocket
 text exactly as received. A line that is not that, or whose frame is not a
 trade frame, is quarantined (`malformed_landing_line`, `not_a_trade_frame`); a
-trade without symbol, price or time is quarantined as `bad_trade`. Frames the
+trade without symbol, price or time, with a time outside 1970..9999, or with a
+volume or conditions that cannot be read, is quarantined as `bad_trade`. Frames the
 collector already refused (its rejected files) are quarantined with the
 collector's reason. Each landed file is taken exactly once (see
 `jobs.ingest.landed`).
@@ -19,7 +20,7 @@ from pyspark.sql import functions as F
 from jobs.ingest.finnhub_ws import REJECTED_STREAM, TRADES_STREAM
 from jobs.ingest.landed import LandedFile, pending_files, read_lines
 from jobs.ingest.landing import landing_root
-from jobs.quality import DETAIL, REASON, to_quarantine
+from jobs.quality import DETAIL, REASON, in_time_range, lake_time, to_quarantine
 from jobs.resources.lake import Lake
 from jobs.steps import StepReport
 from lake_schema.quarantine import QUARANTINE
@@ -27,6 +28,8 @@ from lake_schema.trades import BRONZE_TRADES
 
 _LANDED = "received_at STRING, frame STRING"
 _FRAME = "type STRING, data ARRAY<STRUCT<s: STRING, p: DOUBLE, t: BIGINT, v: DOUBLE, c: ARRAY<STRING>>>"
+# The optional fields once more as text, to tell a value that is absent from one sent but unreadable.
+_SENT = "data ARRAY<STRUCT<v: STRING, c: STRING>>"
 _REJECTED = "received_at STRING, reason STRING, detail STRING, frame STRING"
 _LINE_COLUMNS = ["source_file", "line_number", "line"]
 
@@ -34,8 +37,9 @@ _LINE_COLUMNS = ["source_file", "line_number", "line"]
 def parse_trade_lines(lines: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(bronze.trades rows, rejected lines/trades with `reason` and `detail`). Pure."""
     landed = lines.withColumn("_l", F.from_json("line", _LANDED))
-    landed = landed.withColumn("received_at", F.try_to_timestamp(F.col("_l.received_at")))
+    landed = landed.withColumn("received_at", lake_time(F.try_to_timestamp(F.col("_l.received_at"))))
     landed = landed.withColumn("_f", F.from_json(F.col("_l.frame"), _FRAME))
+    landed = landed.withColumn("_sent", F.from_json(F.col("_l.frame"), _SENT))
     line_problem = F.coalesce(
         F.when(F.col("_l").isNull() | F.col("_l.frame").isNull(), F.lit("malformed_landing_line")),
         F.when(F.col("received_at").isNull(), F.lit("malformed_landing_line")),
@@ -49,12 +53,15 @@ def parse_trade_lines(lines: DataFrame) -> tuple[DataFrame, DataFrame]:
         .otherwise(F.lit("line is not {received_at, frame} JSON")).alias(DETAIL),
     )
     trades = landed.where(F.col(REASON).isNull()).select(
-        *_LINE_COLUMNS, "received_at", F.posexplode("_f.data").alias("position", "trade")
-    )
+        *_LINE_COLUMNS, "received_at", "_sent", F.posexplode("_f.data").alias("position", "trade")
+    ).withColumn("sent", F.get(F.col("_sent.data"), F.col("position")))
     trade_problem = F.coalesce(
         F.when(F.coalesce(F.trim(F.col("trade.s")), F.lit("")) == "", F.lit("no symbol (s)")),
         F.when(F.col("trade.p").isNull(), F.lit("no numeric price (p)")),
         F.when(F.col("trade.t").isNull(), F.lit("no integer time (t)")),
+        F.when(~in_time_range(F.col("trade.t")), F.lit("time (t) outside 1970..9999")),
+        F.when(F.col("trade.v").isNull() & F.col("sent.v").isNotNull(), F.lit("volume (v) is not a number")),
+        F.when(F.col("trade.c").isNull() & F.col("sent.c").isNotNull(), F.lit("conditions (c) is not a list")),
     )
     trades = trades.withColumn(DETAIL, trade_problem)
     bad_trades = trades.where(F.col(DETAIL).isNotNull()).select(*_LINE_COLUMNS, F.lit("bad_trade").alias(REASON), DETAIL)
@@ -79,9 +86,9 @@ def parse_rejected_lines(lines: DataFrame) -> DataFrame:
     parsed = lines.withColumn("_r", F.from_json("line", _REJECTED))
     return parsed.select(
         *_LINE_COLUMNS,
-        F.coalesce(F.col("_r.reason"), F.lit("malformed_landing_line")).alias(REASON),
+        F.coalesce(F.nullif(F.trim(F.col("_r.reason")), F.lit("")), F.lit("malformed_landing_line")).alias(REASON),
         F.coalesce(F.col("_r.detail"), F.lit("rejected by the collector")).alias(DETAIL),
-        F.try_to_date(F.try_to_timestamp(F.col("_r.received_at"))).alias("ingest_date"),
+        F.to_date(lake_time(F.try_to_timestamp(F.col("_r.received_at")))).alias("ingest_date"),
     )
 
 

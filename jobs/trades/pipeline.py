@@ -1,4 +1,5 @@
-"""The nightly's half of the tick path: closed days of bronze trades -> silver trades and 1-minute bars.
+"""The nightly's half of the tick path: closed days of bronze trades -> silver trades, 1-minute bars
+and gold daily bars.
 
 The stream keeps *today* fresh; the nightly rebuilds every earlier day whose
 bronze grew since it was last built (keyed by a Delta app transaction whose
@@ -17,12 +18,13 @@ from jobs.quality import quarantine_batches, to_quarantine, write_quarantine
 from jobs.resources.lake import Lake, Txn
 from jobs.steps import StepReport
 from jobs.stream.bars import rebuild_bars_day
+from jobs.trades.gold import rebuild_trade_daily_day
 from jobs.trades.silver import build_silver_trades
 from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
 
 
 def silver_trades(lake: Lake, today: date | None = None) -> StepReport:
-    started, report = time.perf_counter(), StepReport("silver trades and 1-minute bars (closed days)")
+    started, report = time.perf_counter(), StepReport("silver trades, 1-minute and daily bars (closed days)")
     today = today or datetime.now(timezone.utc).date()
     days = lake.read(BRONZE_TRADES).where(F.col("trade_date") < F.lit(today)).groupBy("trade_date").count().collect()
     for row in sorted(days, key=lambda r: r["trade_date"]):
@@ -40,8 +42,8 @@ def silver_trades(lake: Lake, today: date | None = None) -> StepReport:
         report.add_quarantine(write_quarantine(lake, quarantine, batches))
         written = lake.overwrite(SILVER_TRADES, silver, where=where, txn=txn)
         report.tables[SILVER_TRADES.name] = report.tables.get(SILVER_TRADES.name, 0) + written.rows
-        bars = rebuild_bars_day(lake, day)
-        report.tables[bars.table] = report.tables.get(bars.table, 0) + bars.rows
+        for result in (rebuild_bars_day(lake, day), rebuild_trade_daily_day(lake, day)):
+            report.tables[result.table] = report.tables.get(result.table, 0) + result.rows
     if not days:
         report.notes.append("no closed trading days in bronze.trades")
     report.seconds = round(time.perf_counter() - started, 2)

@@ -14,11 +14,12 @@ API_KEY = "test-key-123"
 
 
 def collect_from_replay(landing: Path, config: FinnhubReplayConfig, symbols: list[str], timeout_s: float = 30.0,
+                        backoff: tuple[float, float] = (0.05, 0.5),
                         **collector_kwargs) -> tuple[CollectorStats, list[dict], object]:
     """Stream until the server has replayed everything, stop the collector, return (stats, sent trades, server)."""
     with FinnhubReplayThread(config) as server:
-        collector = FinnhubTradeCollector(server.url, API_KEY, symbols, landing, backoff_initial_s=0.05,
-                                          backoff_max_s=0.5, **collector_kwargs)
+        collector = FinnhubTradeCollector(server.url, API_KEY, symbols, landing, backoff_initial_s=backoff[0],
+                                          backoff_max_s=backoff[1], **collector_kwargs)
 
         async def run() -> CollectorStats:
             stop = asyncio.Event()

@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from pyspark.sql import functions as F
 
 from jobs.trades.silver import build_bars_1m, build_silver_trades
-
-FIXTURE = Path(__file__).parent / "fixtures" / "bronze_trades.csv"
-
-
-@pytest.fixture
-def bronze(spark):
-    raw = spark.read.option("header", True).csv(str(FIXTURE))
-    return raw.select(
-        "record_id", "symbol", F.col("price").cast("double").alias("price"), F.col("volume").cast("double").alias("volume"),
-        F.to_timestamp("trade_ts").alias("trade_ts"), F.split("conditions", ";").alias("conditions"),
-        F.to_timestamp("received_at").alias("received_at"), "source_file", F.col("line_number").cast("long").alias("line_number"),
-        F.to_date(F.to_timestamp("trade_ts")).alias("trade_date"),
-    )
 
 
 def test_identical_prints_in_one_frame_are_kept_and_a_resent_frame_is_quarantined(bronze):
@@ -51,13 +35,13 @@ def test_the_nightly_builds_closed_days_once_and_leaves_today_to_the_stream(lake
 
     from jobs.trades.pipeline import silver_trades
     from lake_schema.quarantine import QUARANTINE
-    from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
+    from lake_schema.trades import BARS_1M, BRONZE_TRADES, GOLD_TRADE_DAILY, SILVER_TRADES
 
     lake.append(BRONZE_TRADES, bronze)
     untouched = silver_trades(lake, today=date(2010, 1, 4))  # 2010-01-04 is "today": the stream's
     assert untouched.tables == {} and lake.read(SILVER_TRADES).count() == 0
     built = silver_trades(lake, today=date(2010, 1, 5))
-    assert built.tables == {SILVER_TRADES.name: 6, BARS_1M.name: 3}
+    assert built.tables == {SILVER_TRADES.name: 6, BARS_1M.name: 3, GOLD_TRADE_DAILY.name: 2}
     assert built.quarantined == {"duplicate_record": 1, "price_positive": 1, "not_from_future": 1}
     assert lake.read(QUARANTINE).count() == 3
     again = silver_trades(lake, today=date(2010, 1, 5))
