@@ -119,6 +119,10 @@ def measure(lake: Lake, rate: int, seconds: float, trigger_s: float) -> dict:
     last_commit = max(visible.values()) if visible else float("nan")
     in_silver = sum(r.tables.get(SILVER_TRADES.name, 0) for r in reports)
     batch_seconds = [r.seconds for r in reports if r.taken]
+    steps: dict[str, list[float]] = {}
+    for r in reports:
+        for step, seconds in r.step_seconds.items():
+            steps.setdefault(step, []).append(seconds)
     return {
         "scenario": "stream", "target_trades_per_s": rate, "seconds": seconds, "trigger_s": trigger_s,
         "trades_landed": writer.trades, "files_landed": len(writer.files),
@@ -131,6 +135,7 @@ def measure(lake: Lake, rate: int, seconds: float, trigger_s: float) -> dict:
         "batches": len(batch_seconds),
         "batch_mean_s": round(float(np.mean(batch_seconds)), 2) if batch_seconds else None,
         "batch_max_s": round(float(np.max(batch_seconds)), 2) if batch_seconds else None,
+        "mean_step_s": ", ".join(f"{step} {np.mean(v):.2f}" for step, v in steps.items()),  # where a batch's time goes
         "jvm_peak_heap_mib": jvm_peak_heap_mib(lake.spark),
     }
 
