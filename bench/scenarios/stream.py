@@ -29,6 +29,7 @@ from jobs.resources.lake import Lake
 from jobs.settings import Settings
 from jobs.stream.batch import BatchReport
 from jobs.stream.query import StreamConfig, start_stream
+from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import SILVER_TRADES
 
 TRADES_PER_FRAME = 10
@@ -118,15 +119,17 @@ def measure(lake: Lake, rate: int, seconds: float, trigger_s: float) -> dict:
     ] or [np.array([])])
     last_commit = max(visible.values()) if visible else float("nan")
     in_silver = sum(r.tables.get(SILVER_TRADES.name, 0) for r in reports)
+    quarantined = sum(r.tables.get(QUARANTINE.name, 0) for r in reports)  # e.g. identical prints in two frames
     batch_seconds = [r.seconds for r in reports if r.taken]
     steps: dict[str, list[float]] = {}
     for r in reports:
-        for step, seconds in r.step_seconds.items():
-            steps.setdefault(step, []).append(seconds)
+        for step, step_s in r.step_seconds.items():
+            steps.setdefault(step, []).append(step_s)
     return {
         "scenario": "stream", "target_trades_per_s": rate, "seconds": seconds, "trigger_s": trigger_s,
         "trades_landed": writer.trades, "files_landed": len(writer.files),
         "files_unprocessed": len(set(writer.files) - set(visible)), "trades_in_silver": in_silver,
+        "rows_quarantined": quarantined,
         "sustained_trades_per_s": round(in_silver / (last_commit - writer.started_at)) if visible else 0,
         "drain_after_writer_stop_s": round(last_commit - writer.stopped_at, 1) if visible else None,
         "delay_p50_s": round(float(np.percentile(delays, 50)), 2) if delays.size else None,
