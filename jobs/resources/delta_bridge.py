@@ -27,7 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +42,9 @@ from pyspark.sql.datasource import (
 from pyspark.sql.types import StructType
 
 from jobs.resources.storage import arrow_filesystem, join_uri
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 FORMAT_NAME = "pulselake_delta"
 _SAFE_PARTITION_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -303,19 +306,14 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 
 def select_files(
-    table_uri: str,
-    storage_options: dict[str, str],
+    table: "DeltaTable",
     arrow_schema: pa.Schema,
     partition_by: Sequence[str],
-    version: int | None,
     partition_filters: Sequence[tuple[str, str, Any]],
     stats_filters: Sequence[tuple[str, str, Any]],
 ) -> list[tuple[str, dict[str, str | None], int]]:
-    """(path relative to the table, raw partition values, size) of the live files of one table
-    version that survive partition pruning and min/max data skipping."""
-    from deltalake import DeltaTable
-
-    table = DeltaTable(table_uri, storage_options=storage_options, version=version)
+    """(path relative to the table, raw partition values, size) of the live files of the loaded
+    table version that survive partition pruning and min/max data skipping."""
     actions = pa.table(table.get_add_actions(flatten=True))
     paths = actions.column("path").to_pylist()
     sizes = actions.column("size_bytes").to_pylist()
@@ -369,10 +367,12 @@ class _DeltaFileReader(DataSourceReader):
         self.min_partitions = int(options.get("min_partitions", "1"))
 
     def partitions(self) -> Sequence[InputPartition]:
+        from deltalake import DeltaTable
+
         version = self.options.get("version")
+        table = DeltaTable(self.table_uri, storage_options=self.storage_options, version=int(version) if version else None)
         chosen = select_files(
-            self.table_uri, self.storage_options, self.arrow_schema, self.partition_by,
-            int(version) if version else None,
+            table, self.arrow_schema, self.partition_by,
             filters_from_json(self.options.get("partition_filters", "[]"), self.arrow_schema),
             filters_from_json(self.options.get("stats_filters", "[]"), self.arrow_schema),
         )

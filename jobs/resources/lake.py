@@ -179,8 +179,11 @@ class Lake:
             df = frame.load(self.uri(spec))
             df = df.where(_filters_to_sql(where)) if where else df
         else:
-            pinned = self.delta_table(spec).version() if version is None else version
-            df = self._read_parquet_natively(spec, pinned, where, filters) if self.settings.lake_is_local else None
+            if self.settings.lake_is_local:  # one log load pins the version and lists its files
+                table = self.delta_table(spec, version)
+                pinned, df = table.version(), self._read_parquet_natively(spec, table, where, filters)
+            else:
+                pinned, df = self.delta_table(spec).version() if version is None else version, None
         if df is None:
             df = (
                 self.spark.read.format(FORMAT_NAME)
@@ -197,15 +200,14 @@ class Lake:
         return df.where(_filters_to_sql(filters)) if filters else df
 
     def _read_parquet_natively(
-        self, spec: TableSpec, version: int, where: Sequence[PartitionFilter] | None,
+        self, spec: TableSpec, table: DeltaTable, where: Sequence[PartitionFilter] | None,
         filters: Sequence[PartitionFilter] | None,
     ) -> DataFrame | None:
         """The pinned version's live files (chosen by delta-rs from the log) handed to Spark's own Parquet
         reader: its vectorised scan, column pruning and predicate pushdown cost a tenth of streaming Arrow
         batches through Python workers. Local lakes only (Spark has no S3 filesystem without the
         hadoop-aws jars); None when the files' folders do not spell their partition values."""
-        arrow_schema = spec.arrow_schema()
-        files = select_files(self.uri(spec), self.settings.storage_options, arrow_schema, spec.partition_by, version,
+        files = select_files(table, spec.arrow_schema(), spec.partition_by,
                              [tuple(f) for f in where or []], [tuple(f) for f in filters or []])
         if not files:
             return self.spark.createDataFrame([], spec.spark_ddl())
