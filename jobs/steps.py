@@ -15,6 +15,10 @@ class StepReport:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def add_written(self, result) -> None:
+        """Count a commit's rows (a `Lake` CommitResult) under its table: a step may write a table many times."""
+        self.tables[result.table] = self.tables.get(result.table, 0) + result.rows
+
     def add_quarantine(self, counts: dict[str, int]) -> None:
         for reason, count in counts.items():
             self.quarantined[reason] = self.quarantined.get(reason, 0) + count

@@ -35,7 +35,7 @@ def land(lake: Lake, bar_files: list[BarFile] | None = None, ingest_date: date |
         if result.skipped:
             report.skipped.append(f"{bar_file.source}/{bar_file.file_name} already landed")
         else:
-            report.tables[DAILY_BAR_LINES.name] = report.tables.get(DAILY_BAR_LINES.name, 0) + result.rows
+            report.add_written(result)
     return _timed(report, started)
 
 
@@ -60,7 +60,7 @@ def bronze(lake: Lake, bar_files: list[BarFile] | None = None) -> StepReport:
         )
         report.add_quarantine(write_quarantine(lake, quarantine, quarantine_batches(BRONZE_DAILY_BARS, [ingest_date])))
         result = lake.overwrite(BRONZE_DAILY_BARS, parsed, where=where, txn=txn)
-        report.tables[BRONZE_DAILY_BARS.name] = report.tables.get(BRONZE_DAILY_BARS.name, 0) + result.rows
+        report.add_written(result)
         lines.unpersist()
     return _timed(report, started)
 

@@ -74,7 +74,7 @@ def _bronze_stream(lake: Lake, report: StepReport, spec: TableSpec, stream: str,
             lake.overwrite(QUARANTINE, shaped, where=[("quarantine_batch", "in", quarantine_batches(spec, [batch]))])
             report.add_quarantine(counts)
         result = lake.append(spec, parsed, txn=landed.txn(spec))
-        report.tables[spec.name] = report.tables.get(spec.name, 0) + result.rows
+        report.add_written(result)
         lines.unpersist()
     if done:
         report.skipped.append(f"{done} {stream} files already in {spec.name}")

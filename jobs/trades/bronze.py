@@ -116,7 +116,7 @@ def bronze_trades(lake: Lake) -> StepReport:
         parsed, rejected = parse_trade_lines(lines)
         report.add_quarantine(_quarantine(lake, rejected, landed))
         result = lake.append(BRONZE_TRADES, parsed, txn=landed.txn(BRONZE_TRADES))
-        report.tables[BRONZE_TRADES.name] = report.tables.get(BRONZE_TRADES.name, 0) + result.rows
+        report.add_written(result)
         lines.unpersist()
     # Rejected-frame files are marked done on the quarantine table, which is where they go.
     rejected_files, rejected_done = pending_files(lake, QUARANTINE, root, REJECTED_STREAM)

@@ -40,10 +40,9 @@ def silver_trades(lake: Lake, today: date | None = None) -> StepReport:
                                    record_columns=[c for c in BRONZE_TRADES.column_names],
                                    record_key=F.col("record_id"))
         report.add_quarantine(write_quarantine(lake, quarantine, batches))
-        written = lake.overwrite(SILVER_TRADES, silver, where=where, txn=txn)
-        report.tables[SILVER_TRADES.name] = report.tables.get(SILVER_TRADES.name, 0) + written.rows
-        for result in (rebuild_bars_day(lake, day), rebuild_trade_daily_day(lake, day)):
-            report.tables[result.table] = report.tables.get(result.table, 0) + result.rows
+        report.add_written(lake.overwrite(SILVER_TRADES, silver, where=where, txn=txn))
+        report.add_written(rebuild_bars_day(lake, day))
+        report.add_written(rebuild_trade_daily_day(lake, day))
     if not days:
         report.notes.append("no closed trading days in bronze.trades")
     report.seconds = round(time.perf_counter() - started, 2)
