@@ -4,17 +4,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
-# The CPU build of torch lives in pip's local wheel folder on these machines.
-WHEELS := $(wildcard /opt/wheels)
-UV_FLAGS := --python $(BIN)/python --compile-bytecode $(if $(WHEELS),--find-links $(WHEELS),)
+UV_FLAGS := --python $(BIN)/python --compile-bytecode
 STAMP := $(VENV)/.installed
+JARS := .jars
+JARS_STAMP := $(JARS)/jars.sha256
 
-.PHONY: help setup run test test-fast bench lock clean-lake airflow browser notebooks dashboard audit
+.PHONY: help setup run test test-fast bench lock lock-jars clean-lake airflow browser notebooks dashboard audit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## create .venv from requirements.lock (idempotent, fast when nothing changed)
+setup: $(STAMP) $(JARS_STAMP) ## create .venv from requirements.lock and .jars/ from jvm/ (a no-op when nothing changed)
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> setting up $(VENV) from requirements.lock (first time takes a few minutes)"
@@ -24,6 +24,15 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(BIN)/uv pip install -q $(UV_FLAGS) --no-deps -e .
 	@touch $(STAMP)
 	@echo "==> $(VENV) is ready"
+
+# Every JVM artifact (delta-spark, Spark's Kafka source, hadoop-aws, the Kafka broker, HDFS) from Maven
+# Central, pinned in jvm/pom.xml and checked against jvm/jars.sha256; sessions and services use these files.
+$(JARS_STAMP): jvm/pom.xml jvm/spark/pom.xml jvm/kafka/pom.xml jvm/hdfs/pom.xml jvm/jars.sha256 jvm/fetch.sh | $(STAMP)
+	@PYTHON=$(BIN)/python jvm/fetch.sh
+	@$(BIN)/python -m jobs.resources.spark > $(JARS)/spark-defaults.conf
+
+lock-jars: setup ## re-resolve jvm/pom.xml and rewrite jvm/jars.sha256
+	@PYTHON=$(BIN)/python jvm/fetch.sh --lock
 
 run: setup ## run the nightly pipeline over the embedded data into ./lake
 	$(BIN)/pulselake nightly
@@ -60,14 +69,12 @@ bench: setup ## run the benchmarks (not part of make test); results in bench/res
 
 # pip-audit asks pypi.org about every pin (--no-deps: the lock is complete). --strict fails when a pin could
 # not be checked: without it an offline run reports "No known vulnerabilities" having checked nothing.
-# torch's local label (+cpu) is dropped so the PyPI release of the same version is what gets checked.
 audit: setup ## check requirements.lock for known vulnerabilities (needs pypi.org; a release step)
-	@sed -E 's/^(torch==[^+ ]+)\+[a-z0-9]+/\1/' requirements.lock > $(VENV)/audit-requirements.txt
-	$(BIN)/pip-audit -r $(VENV)/audit-requirements.txt --no-deps --disable-pip --strict --progress-spinner off
+	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
 
 lock: ## re-resolve requirements.in into requirements.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv==$(UV_VERSION); }
-	$(BIN)/uv pip compile requirements.in --python-version 3.11 $(if $(WHEELS),--find-links $(WHEELS),) -o requirements.lock
+	$(BIN)/uv pip compile requirements.in --override requirements-overrides.txt --python-version 3.11 -o requirements.lock
 
 clean-lake: ## delete the local lake folder
 	rm -rf lake

@@ -1,7 +1,11 @@
 """Rebuild the price layers for a trade-date range on whatever Spark master this is given.
 
-    spark-submit jobs/backfill.py --start 2010-01-01 --end 2010-03-31
-    spark-submit --master spark://host:7077 jobs/backfill.py --start ... --end ... --lake-root /shared/lake
+    spark-submit --properties-file .jars/spark-defaults.conf jobs/backfill.py --start 2010-01-01 --end 2010-03-31
+    spark-submit --properties-file .jars/spark-defaults.conf --master spark://host:7077 jobs/backfill.py \
+        --start ... --end ... --lake-root /shared/lake
+
+The properties file (written by `make setup`) puts the Delta, Kafka and S3 jars on the driver's and the
+executors' class paths and turns Delta's SQL extension on: a JVM must start with them.
 
 Runs the price pipeline's own steps (jobs/prices/pipeline.py): land the vendor
 files (each file once), parse new landing batches into bronze, refresh the

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="pulselake: a batch-first stock data lake (Delta tables via delta-rs, computed by Spark).",
+app = typer.Typer(help="pulselake: a batch-first stock data lake (Delta tables on Spark with delta-spark).",
                   no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
 console = Console(stderr=True)
@@ -25,14 +25,20 @@ def _date(value: Optional[str]) -> Optional[date]:
         raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
-def open_lake(lake_root: Optional[str] = None):
-    """Settings + shared Spark session + Lake, for any command that touches tables."""
-    from jobs.resources.lake import Lake
-    from jobs.resources.spark import get_spark
+def _settings(lake_root: Optional[str] = None):
     from jobs.settings import Settings
 
-    settings = Settings(**({"lake_root": lake_root} if lake_root else {}))
-    with console.status("starting Spark"):
+    return Settings(**({"lake_root": lake_root} if lake_root else {}))
+
+
+def open_lake(lake_root: Optional[str] = None, out: Optional[Console] = None):
+    """Settings + shared Spark session + Lake, for any command that touches tables."""
+    from jobs.resources.lake import Lake
+    from jobs.resources.run_log import spinner
+    from jobs.resources.spark import get_spark
+
+    settings = _settings(lake_root)
+    with spinner(out or console, "starting Spark"):
         spark = get_spark(settings)
     return Lake(spark, settings)
 
@@ -42,18 +48,64 @@ def nightly(
     start: Optional[str] = typer.Option(None, help="first trade date to rebuild (YYYY-MM-DD); default: all data"),
     end: Optional[str] = typer.Option(None, help="last trade date to rebuild (YYYY-MM-DD); default: all data"),
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="show Spark, TensorFlow and worker logs live; they always go to the log file"),
 ) -> None:
-    """Run the nightly pipeline (landing -> bronze -> silver -> gold) and print a summary."""
-    from jobs.nightly import print_summary, run_nightly
+    """Run the nightly pipeline (landing -> bronze -> silver -> gold) and print a summary.
+
+    Spark, TensorFlow and worker output goes to a log file in <lake>/_logs/ (./logs/ for a remote lake), whose path is printed last."""
+    from jobs.resources.run_log import captured_output, quiet_tensorflow, run_log_path
 
     began = time.perf_counter()
     first, last = _date(start), _date(end)
     if first and last and first > last:
         raise typer.BadParameter("--start is after --end")
-    lake = open_lake(lake_root)
-    reports = run_nightly(lake, first, last, console)
-    print_summary(lake, reports, console)
-    console.print(f"nightly finished in {time.perf_counter() - began:.1f} s")
+    quiet_tensorflow()  # before anything imports TensorFlow; Spark's workers inherit it
+    with captured_output(run_log_path(_settings(lake_root), "nightly"), verbose) as out:
+        from jobs.nightly import print_summary, run_nightly
+
+        lake = open_lake(lake_root, out)
+        reports = run_nightly(lake, first, last, out)
+        print_summary(lake, reports, out)
+        out.print(f"nightly finished in {time.perf_counter() - began:.1f} s")
+
+
+def _maintenance_report(report) -> None:
+    for line in [*report.notes, *(f"skipped {s}" for s in report.skipped)]:
+        console.print(f"  {line}")
+    console.print(f"{report.step} finished in {report.seconds:.1f} s")
+
+
+@app.command()
+def optimize(
+    table: Optional[list[str]] = typer.Option(None, help="a table name (repeatable); default: every table"),
+    lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
+) -> None:
+    """Compact each table's small files (Delta OPTIMIZE); the maintenance DAG runs it daily."""
+    from jobs.maintenance import chosen_tables, optimize_tables
+
+    try:
+        specs = chosen_tables(table)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _maintenance_report(optimize_tables(open_lake(lake_root), specs))
+
+
+@app.command()
+def vacuum(
+    table: Optional[list[str]] = typer.Option(None, help="a table name (repeatable); default: every table"),
+    retain_hours: float = typer.Option(168.0, min=0, help="keep files any version of the last N hours needs "
+                                       "(Delta's default 168; less breaks time travel beyond it)"),
+    lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
+) -> None:
+    """Delete files no recent table version references (Delta VACUUM): replaced data and killed writers' leftovers."""
+    from jobs.maintenance import chosen_tables, vacuum_tables
+
+    try:
+        specs = chosen_tables(table)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _maintenance_report(vacuum_tables(open_lake(lake_root), specs, retain_hours))
 
 
 @app.command()

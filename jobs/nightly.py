@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-from deltalake import DeltaTable
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -50,7 +49,9 @@ def run_nightly(lake: Lake, start: date | None = None, end: date | None = None, 
         ("models: walk-forward train + evaluate + register", lambda: models.train_and_evaluate(lake)),
         ("models: score next day", lambda: models.score(lake)),
     ]
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False) as progress:
+    # No redirect: a step's print() and warnings go to fds 1/2 (the run log under `pulselake nightly`), not above the bars.
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False,
+                  redirect_stdout=False, redirect_stderr=False) as progress:
         overall = progress.add_task("nightly", total=len(steps))
         for label, step in steps:
             progress.update(overall, description=f"[{len(reports) + 1}/{len(steps)}] {label}")
@@ -62,14 +63,7 @@ def run_nightly(lake: Lake, start: date | None = None, end: date | None = None, 
 
 def table_row_counts(lake: Lake, names: list[str]) -> dict[str, int]:
     """Live row counts read from the Delta log statistics (no data scan)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    counts = {}
-    for name in names:
-        actions = pa.table(DeltaTable(lake.uri(TABLES[name]), storage_options=lake.settings.storage_options).get_add_actions(flatten=True))
-        counts[name] = int(pc.sum(actions.column("num_records")).as_py() or 0) if actions.num_rows else 0
-    return counts
+    return {name: lake.row_count(TABLES[name]) for name in names}
 
 
 def print_summary(lake: Lake, reports: list[StepReport], console: Console) -> None:

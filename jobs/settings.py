@@ -1,7 +1,7 @@
 """Configuration, read once from the environment (prefix ``PULSELAKE_``) or a ``.env`` file.
 
 Every knob a user may turn lives here, with a default that works on a fresh
-clone: a local lake folder, local Spark on all cores, the delta-rs bridge.
+clone: a local lake folder, local Spark on all cores with delta-spark.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobs.resources.jars import DEFAULT_JARS_DIR
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSELAKE_", env_file=".env", extra="ignore")
@@ -24,18 +26,12 @@ class Settings(BaseSettings):
     )
     storage_options: dict[str, str] = Field(
         default_factory=dict,
-        description="Object-store options for delta-rs and Arrow, as JSON, e.g. "
+        description="Object-store options as JSON, e.g. "
         '{"AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_REGION": "us-east-1"}. '
-        "Concurrent writers on S3 need no lock: delta-rs commits with S3 conditional writes (If-None-Match). "
-        "AWS_S3_LOCKING_PROVIDER=dynamodb is refused (delta-rs no longer supports it); a store without "
-        'conditional writes needs {"AWS_S3_ALLOW_UNSAFE_RENAME": "true"} and one writer per table.',
+        "One set serves both readers: Spark gets them as s3a settings (see hadoop_conf), delta-rs "
+        "(dashboards, notebooks) as they are.",
     )
-    lake_engine: Literal["delta-rs", "delta-spark"] = Field(
-        default="delta-rs",
-        description="delta-rs: tables committed by the deltalake package (works offline). "
-        "delta-spark: Spark's native format('delta'), for clusters that can fetch the Delta jars.",
-    )
-    delta_spark_package: str = "io.delta:delta-spark_2.13:4.0.0"
+    jars_dir: str = Field(default=str(DEFAULT_JARS_DIR), description="Where `make setup` put the JVM jars.")
     spark_master: str = Field(default="local[*]", description="Spark master URL.")
     spark_shuffle_partitions: int = Field(default=4, ge=1)
     spark_driver_memory: str = Field(default="4g", pattern=r"^[1-9][0-9]*[kKmMgGtT]$",
@@ -56,6 +52,39 @@ class Settings(BaseSettings):
     @property
     def lake_is_local(self) -> bool:
         return "://" not in self.lake_root or self.lake_root.startswith("file://")
+
+    def option(self, *names: str) -> str | None:
+        """A storage option by any of its names (either case), else the same-named environment variable."""
+        for name in names:
+            for key in (name, name.lower()):
+                if self.storage_options.get(key):
+                    return self.storage_options[key]
+        return next((os.environ[name] for name in names if os.environ.get(name)), None)
+
+    def hadoop_conf(self) -> dict[str, str]:
+        """storage_options as Hadoop s3a settings: `s3://` and `s3a://` lakes both go through S3AFileSystem.
+        Scoped to the lake's bucket (fs.s3a.bucket.<name>.*) so one Spark session can reach several stores."""
+        if not self.lake_root.startswith(("s3://", "s3a://")):
+            return {}
+        bucket = self.lake_root.split("://", 1)[1].split("/", 1)[0]
+        prefix = f"spark.hadoop.fs.s3a.bucket.{bucket}."
+        conf = {"spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem"}
+        values = {
+            "access.key": self.option("AWS_ACCESS_KEY_ID"),
+            "secret.key": self.option("AWS_SECRET_ACCESS_KEY"),
+            "session.token": self.option("AWS_SESSION_TOKEN"),
+            "endpoint.region": self.option("AWS_REGION", "AWS_DEFAULT_REGION") or "us-east-1",
+        }
+        endpoint = self.option("AWS_ENDPOINT_URL", "AWS_ENDPOINT")
+        if endpoint:  # an S3-compatible store on its own address (MinIO, moto): path-style, its scheme
+            values.update({"endpoint": endpoint, "path.style.access": "true",
+                           "connection.ssl.enabled": str(endpoint.startswith("https")).lower()})
+        if values["access.key"]:
+            values["aws.credentials.provider"] = (
+                "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider" if values["session.token"]
+                else "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
+        conf.update({prefix + key: value for key, value in values.items() if value})
+        return conf
 
 
 @lru_cache(maxsize=1)

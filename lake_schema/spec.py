@@ -110,6 +110,9 @@ class TableSpec:
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable) for c in self.columns])
 
+    def spark_type(self, name: str) -> str:
+        return _SPARK_TYPES[self.column(name).type]
+
     def spark_ddl(self) -> str:
         """Spark DDL string, e.g. 'ticker STRING NOT NULL, close DOUBLE'."""
         parts = []

@@ -18,6 +18,7 @@ def test_every_command_has_help():
     assert top.returncode == 0 and "nightly" in top.stdout and "tables" in top.stdout
     nightly = run("nightly", "--help")
     assert nightly.returncode == 0 and "--start" in nightly.stdout and "--lake-root" in nightly.stdout
+    assert "--verbose" in nightly.stdout and "log file" in nightly.stdout
 
 
 def test_tables_lists_the_schema():

@@ -60,8 +60,7 @@ def _text(v: object) -> bool:
 SETTINGS_CONTRACT = {
     "lake_root": lambda v: isinstance(v, str) and (os.path.isabs(v) or "://" in v),
     "storage_options": lambda v: isinstance(v, dict) and all(_text(k) and _text(x) for k, x in v.items()),
-    "lake_engine": lambda v: v in ("delta-rs", "delta-spark"),
-    "delta_spark_package": _text,
+    "jars_dir": _text,
     "spark_master": _text,
     "spark_shuffle_partitions": _int_at_least(1),
     "spark_driver_memory": lambda v: isinstance(v, str) and re.fullmatch(r"[1-9][0-9]*[kmgt]", v, re.I) is not None,
@@ -111,7 +110,6 @@ good_settings = st.one_of(
     st.tuples(st.just("target_file_rows"), st.integers(1, 10**12).map(str)),
     st.tuples(st.just("spark_driver_memory"), st.from_regex(r"[1-9][0-9]{0,4}[kKmMgGtT]", fullmatch=True)),
     st.tuples(st.just("spark_ui"), st.sampled_from(["true", "false", "1", "0", "yes", "no"])),
-    st.tuples(st.just("lake_engine"), st.sampled_from(["delta-rs", "delta-spark"])),
     st.tuples(st.just("storage_options"), st.dictionaries(st.from_regex(r"[A-Z_]{1,20}", fullmatch=True),
                                                           env_text, max_size=4).map(json.dumps)),
     st.tuples(st.just("lake_root"), st.from_regex(r"(s3|hdfs)://[a-z0-9-]{3,20}(/[a-z0-9]{1,8}){0,3}", fullmatch=True)),

@@ -1,4 +1,4 @@
-"""Scenario 6: what the Delta bridge costs against plain Spark Parquet, same data, same session."""
+"""Scenario 6: what Delta (delta-spark) costs against plain Spark Parquet, same data, same session."""
 
 from __future__ import annotations
 

@@ -24,6 +24,20 @@ PRICE_FILES_PARAM = Param(
 
 
 @task
+def optimize_tables() -> dict[str, Any]:
+    from jobs.orchestration.tasks import optimize_tables as run
+
+    return run()
+
+
+@task
+def vacuum_tables() -> dict[str, Any]:
+    from jobs.orchestration.tasks import vacuum_tables as run
+
+    return run()
+
+
+@task
 def plan_window() -> dict[str, str]:
     """Decide once which trade dates this run rebuilds; every later task uses this answer."""
     from jobs.orchestration.tasks import window_from_context

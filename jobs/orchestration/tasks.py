@@ -37,6 +37,18 @@ def _done(report, **extra: Any) -> dict[str, Any]:
     return out
 
 
+def optimize_tables() -> dict[str, Any]:
+    from jobs.maintenance import chosen_tables, optimize_tables as run
+
+    return _done(run(open_lake(), chosen_tables(None)))
+
+
+def vacuum_tables() -> dict[str, Any]:
+    from jobs.maintenance import chosen_tables, vacuum_tables as run
+
+    return _done(run(open_lake(), chosen_tables(None)))
+
+
 def window_from_context(context: Any) -> dict[str, str]:
     """The run's trade-date window (see jobs.orchestration.window), from an Airflow task context."""
     from jobs.orchestration.window import resolve_window

@@ -1,74 +1,61 @@
-"""Lake I/O: the only way jobs read and write tables.
+"""Lake I/O: the only way jobs read and write tables, on Spark's native Delta Lake (delta-spark).
 
 Every operation takes a `lake_schema` TableSpec, so the schema, partitioning
 and merge key come from one place. Operations:
 
-* ``read(spec, where=...)`` — a Spark DataFrame of one pinned table version,
-  pruned by partition filters.
-* ``read_small(spec, where=..., columns=..., filters=...)`` — pandas via delta-rs, no
-  Spark, for dashboards and notebooks; refuses selections the Delta log counts over a limit.
+* ``read(spec, where=..., version=..., filters=...)`` — a Spark DataFrame of one table
+  version; `where` prunes partitions, `filters` are row filters Delta also uses to skip files.
+* ``read_small(spec, ...)`` — pandas via delta-rs, no Spark, for dashboards and notebooks;
+  refuses selections the Delta log counts over a limit.
 * ``append(spec, df, txn=...)`` — add rows.
-* ``overwrite(spec, df, where=...)`` — replace exactly one partition range
-  (Delta's replaceWhere); rows outside the range are refused.
-* ``merge(spec, df)`` — upsert on the spec's merge key: the touched partitions
-  are rewritten with the source winning on key collisions.
-* ``txn=Txn(app_id, version)`` on any write makes it idempotent: a retried task
-  whose app transaction is already in the log writes nothing. A list of Txns is
-  recorded in the same commit (e.g. one per landed file a batch consumed): all
-  seen means skip, some seen means another writer took part of the work, which
-  is an error the caller must re-plan from.
+* ``overwrite(spec, df, where=...)`` — replace exactly one partition range (Delta's
+  replaceWhere; rows outside the range are refused by Delta).
+* ``merge(spec, df)`` — ``MERGE INTO`` on the spec's merge key, the source winning.
+* ``optimize(spec)`` / ``vacuum(spec)`` — Delta's compaction and removal of unreferenced files.
+* ``txn=Txn(app_id, version)`` makes any write idempotent with Delta's own app transactions
+  (``txnAppId``/``txnVersion`` for DataFrame writes, the session's
+  ``spark.databricks.delta.write.txnAppId``/``txnVersion`` for MERGE): a retried task whose
+  transaction is already in the log writes nothing.
 
-Concurrent writers: every write is one Delta commit, checked against the
-commits that landed since the version it was planned from (see
-`delta_commit`). Appends never conflict with each other; a merge or overwrite
-that loses to a concurrent commit touching its partitions is re-read,
-re-planned and re-written, up to `commit_attempts` times, then raises
-`ConcurrentWriteError`. An overwrite's `df` is re-executed as given, so a
-read-modify-write of one table belongs in `merge`, which re-reads the target.
-On S3 the log entry is put with S3's conditional write (If-None-Match), which
-AWS S3 supports and delta-rs >= 1.x uses by default: concurrent writers need
-no lock service. delta-rs no longer implements DynamoDB locking, so
-``AWS_S3_LOCKING_PROVIDER=dynamodb`` is refused here rather than silently
-ignored; a store without conditional writes needs ``AWS_S3_ALLOW_UNSAFE_RENAME=true``
-and one writer per table.
+Concurrent writers: Delta's optimistic concurrency checks each commit against those
+that landed since the write read the table. A write that loses (ConcurrentAppendException
+and its siblings) is re-planned and re-run up to `commit_attempts` times, then raises
+`ConcurrentWriteError`. Re-running is safe because every write here is a pure function of
+its DataFrame: an overwrite's `df` is re-executed as given, so a read-modify-write of one
+table belongs in `merge`, which Delta re-reads itself.
 
-The default engine commits through delta-rs (see `delta_bridge`); with
-``PULSELAKE_LAKE_ENGINE=delta-spark`` the same calls use Spark's native Delta
-connector where its jars can be fetched.
+Metadata questions (the current version, an app transaction's version, row counts, the
+commit a write made) are answered by delta-rs from the same log without a Spark job; tables
+are created with properties that keep them readable by it (see TABLE_PROPERTIES).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 import uuid
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from delta.exceptions import (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
+from delta.tables import DeltaTable as SparkDeltaTable
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
-from jobs.resources.delta_bridge import (
-    FORMAT_NAME,
-    encode_schema,
-    filters_to_json,
-    hive_layout,
-    partition_value_to_string,
-    select_files,
-)
-from jobs.resources.delta_commit import (
-    CONFLICT_MARKER,
-    ROWS_KEY,
-    TableLayout,
-    create_table_if_missing,
-    find_commit,
-)
-from jobs.resources.storage import join_uri
 from jobs.settings import Settings
 from lake_schema.spec import TableSpec
 
@@ -81,6 +68,28 @@ PartitionFilter = tuple[str, str, Any]
 SMALL_TABLE_ROWS = 2_000_000
 # How many times a write that lost to concurrent commits is re-planned before it gives up.
 COMMIT_ATTEMPTS = 5
+# How far back in a table's history a write looks for the commit it made.
+_HISTORY_DEPTH = 50
+# Delta's conflicts that a re-planned attempt can resolve (a concurrent table creation included).
+CONFLICTS = (
+    ConcurrentAppendException,
+    ConcurrentDeleteReadException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
+# Every table is created with these, so delta-rs (dashboard, notebooks) can read what Spark writes:
+# no deletion vectors, no type widening, no column mapping, no row tracking, classic checkpoints.
+TABLE_PROPERTIES = {
+    "delta.enableDeletionVectors": "false",
+    "delta.enableTypeWidening": "false",
+    "delta.enableRowTracking": "false",
+    "delta.enableChangeDataFeed": "false",
+    "delta.columnMapping.mode": "none",
+    "delta.checkpointPolicy": "classic",
+}
 log = logging.getLogger(__name__)
 
 
@@ -93,21 +102,8 @@ class Txn:
     version: int = 1
 
 
-Txns = Union[Txn, Sequence[Txn], None]
-
-
-class PartiallyCommitted(RuntimeError):
-    """Some, not all, of a write's app transactions are already in the table's log."""
-
-
 class ConcurrentWriteError(RuntimeError):
     """A write lost to concurrent commits on every one of its attempts."""
-
-
-def as_txns(txn: Txns) -> tuple[Txn, ...]:
-    if txn is None:
-        return ()
-    return (txn,) if isinstance(txn, Txn) else tuple(txn)
 
 
 @dataclass(frozen=True)
@@ -122,41 +118,76 @@ class CommitResult:
 
 class Lake:
     def __init__(self, spark: SparkSession | None, settings: Settings, commit_attempts: int = COMMIT_ATTEMPTS) -> None:
-        """`spark` may be None for a reader that only calls read_small (a dashboard)."""
-        _check_storage_options(settings.storage_options)
+        """`spark` may be None for a reader that only calls read_small and the metadata methods (a dashboard)."""
         self.spark = spark
         self.settings = settings
         self.commit_attempts = commit_attempts
-        self._ensured: set[str] = set()
+        self._ensured: set[TableSpec] = set()  # specs checked against the table on disk
+        if spark is not None:  # this lake's object-store settings, for a session built for another lake
+            for key, value in settings.hadoop_conf().items():
+                spark.conf.set(key.removeprefix("spark.hadoop."), value)
 
     # ------------------------------------------------------------ tables ---
 
     def uri(self, spec: TableSpec) -> str:
-        return join_uri(self.settings.lake_root, spec.layer, spec.short_name)
+        return "/".join([self.settings.lake_root.rstrip("/"), spec.layer, spec.short_name])
 
-    def ensure(self, spec: TableSpec) -> DeltaTable:
-        """Create the table from its spec if it does not exist yet."""
-        table = create_table_if_missing(
-            self.uri(spec),
-            TableLayout(spec.arrow_schema(), spec.partition_by, spec.name, spec.description),
-            self.settings.storage_options,
-        )
-        self._ensured.add(spec.name)
-        return table
+    def ensure(self, spec: TableSpec) -> None:
+        """Create the table from its spec (schema, partitioning, description, properties) if it is missing."""
+        if spec in self._ensured:
+            return
+        if SparkDeltaTable.isDeltaTable(self.spark, self.uri(spec)):
+            self._check_schema(spec)
+            self._ensured.add(spec)
+            return
+        for attempt in range(1, self.commit_attempts + 1):
+            try:
+                builder = (
+                    SparkDeltaTable.createIfNotExists(self.spark)
+                    .location(self.uri(spec))
+                    .addColumns(StructType.fromDDL(spec.spark_ddl()))
+                    .partitionedBy(*spec.partition_by)
+                    .comment(spec.description)
+                )
+                for name, value in TABLE_PROPERTIES.items():
+                    builder = builder.property(name, value)
+                builder.execute()
+                break
+            except CONFLICTS:  # another process created it at the same moment
+                if attempt == self.commit_attempts:
+                    raise
+        self._ensured.add(spec)
+
+    def _check_schema(self, spec: TableSpec) -> None:
+        """A table on disk must have exactly the spec's columns: a clear error beats a confusing write failure."""
+        on_disk = SparkDeltaTable.forPath(self.spark, self.uri(spec)).toDF().columns
+        missing = [c for c in spec.column_names if c not in on_disk]
+        extra = [c for c in on_disk if c not in spec.column_names]
+        if missing or extra:
+            raise ValueError(f"the table at {self.uri(spec)} disagrees with lake_schema {spec.name}: it lacks columns "
+                             f"{missing} and has undeclared columns {extra}")
 
     def exists(self, spec: TableSpec) -> bool:
-        return DeltaTable.is_deltatable(self.uri(spec), storage_options=self.settings.storage_options)
+        return DeltaTable.is_deltatable(self.uri(spec), storage_options=self._storage_options())
 
     def delta_table(self, spec: TableSpec, version: int | None = None) -> DeltaTable:
-        if spec.name not in self._ensured:
+        """The table's log through delta-rs (no Spark job): versions, app transactions, file statistics."""
+        if self.spark is not None:
             self.ensure(spec)
-        return DeltaTable(self.uri(spec), version=version, storage_options=self.settings.storage_options)
+        return DeltaTable(self.uri(spec), version=version, storage_options=self._storage_options())
 
     def version(self, spec: TableSpec) -> int:
         return self.delta_table(spec).version()
 
     def txn_version(self, spec: TableSpec, app_id: str) -> int | None:
         return self.delta_table(spec).transaction_version(app_id)
+
+    def row_count(self, spec: TableSpec) -> int:
+        """Live rows, from the log's per-file statistics (no data scan)."""
+        if not self.exists(spec):
+            return 0
+        actions = self._add_actions(DeltaTable(self.uri(spec), storage_options=self._storage_options()))
+        return int(pc.sum(actions.column("num_records")).as_py() or 0) if actions.num_rows else 0
 
     # -------------------------------------------------------------- read ---
 
@@ -168,54 +199,17 @@ class Lake:
         filters: Sequence[PartitionFilter] | None = None,
     ) -> DataFrame:
         """Rows of one table version. `where` prunes partitions; `filters` are row filters on any
-        column (same tuple form) that also skip files whose min/max statistics rule them out."""
+        column (same tuple form) that Delta also uses to skip files by their min/max statistics."""
         self._check_partition_filters(spec, where)
         for column, _, _ in filters or []:
             spec.column(column)  # a clear error for a typo
-        if self.settings.lake_engine == "delta-spark":
-            frame = self.spark.read.format("delta")
-            if version is not None:
-                frame = frame.option("versionAsOf", version)
-            df = frame.load(self.uri(spec))
-            df = df.where(_filters_to_sql(where)) if where else df
-        else:
-            if self.settings.lake_is_local:  # one log load pins the version and lists its files
-                table = self.delta_table(spec, version)
-                pinned, df = table.version(), self._read_parquet_natively(spec, table, where, filters)
-            else:
-                pinned, df = self.delta_table(spec).version() if version is None else version, None
-        if df is None:
-            df = (
-                self.spark.read.format(FORMAT_NAME)
-                .schema(spec.spark_ddl())
-                .options(
-                    **self._options(spec),
-                    version=str(pinned),
-                    partition_filters=filters_to_json(where),
-                    stats_filters=filters_to_json(filters),
-                    min_partitions=str(self.spark.sparkContext.defaultParallelism),
-                )
-                .load()
-            )
-        return df.where(_filters_to_sql(filters)) if filters else df
-
-    def _read_parquet_natively(
-        self, spec: TableSpec, table: DeltaTable, where: Sequence[PartitionFilter] | None,
-        filters: Sequence[PartitionFilter] | None,
-    ) -> DataFrame | None:
-        """The pinned version's live files (chosen by delta-rs from the log) handed to Spark's own Parquet
-        reader: its vectorised scan, column pruning and predicate pushdown cost a tenth of streaming Arrow
-        batches through Python workers. Local lakes only (Spark has no S3 filesystem without the
-        hadoop-aws jars); None when the files' folders do not spell their partition values."""
-        files = select_files(table, spec.arrow_schema(), spec.partition_by,
-                             [tuple(f) for f in where or []], [tuple(f) for f in filters or []])
-        if not files:
-            return self.spark.createDataFrame([], spec.spark_ddl())
-        if not hive_layout(files):
-            return None
-        root = self.uri(spec)
-        paths = [join_uri(root, unquote(path)) for path, _, _ in files]
-        return self.spark.read.schema(spec.spark_ddl()).option("basePath", root).parquet(*paths).select(*spec.column_names)
+        self.ensure(spec)
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        df = reader.load(self.uri(spec)).select(*spec.column_names)
+        conditions = [*(where or []), *(filters or [])]
+        return df.where(filters_to_sql(conditions)) if conditions else df
 
     def read_small(
         self,
@@ -230,8 +224,6 @@ class Lake:
         not assumed: the Delta log's row counts of the partitions `where` selects must not exceed
         `max_rows`, else it raises. `filters` are row filters on any column, pushed into the
         Parquet scan. A table that does not exist yet reads as empty (a reader never creates tables)."""
-        from jobs.resources.delta_bridge import partition_matches, partition_value_from_string, partition_value_to_string
-
         self._check_partition_filters(spec, where)
         wanted = list(columns) if columns else spec.column_names
         for column in [*wanted, *(c for c, _, _ in filters or [])]:
@@ -239,19 +231,13 @@ class Lake:
         schema = pa.schema([spec.arrow_schema().field(c) for c in wanted])
         if not self.exists(spec):
             return schema.empty_table().to_pandas()
-        table = DeltaTable(self.uri(spec), storage_options=self.settings.storage_options)
-        actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
-        rows = 0
-        for action in actions:
-            values = {
-                name: partition_value_from_string(
-                    partition_value_to_string(action.get(f"partition.{name}")), spec.arrow_schema().field(name).type
-                )
-                for name in spec.partition_by
-            }
-            if partition_matches(values, where or []):
-                count = action.get("num_records")
-                rows += count if count is not None else max_rows + 1  # no stats: cannot prove it is small
+        table = DeltaTable(self.uri(spec), storage_options=self._storage_options())
+        actions = self._add_actions(table)
+        if where and actions.num_rows:
+            partitions = pa.table({name: actions.column(f"partition.{name}") for name in spec.partition_by})
+            actions = actions.filter(pc.fill_null(_matches(partitions, where), False))
+        counts = actions.column("num_records") if actions.num_rows else pa.array([], pa.int64())
+        rows = max_rows + 1 if counts.null_count else int(pc.sum(counts).as_py() or 0)  # no stats: not provably small
         if rows > max_rows:
             raise ValueError(
                 f"{spec.name}: {rows:,} rows selected, over read_small's limit of {max_rows:,}; use Lake.read (Spark)"
@@ -262,146 +248,178 @@ class Lake:
 
     # ------------------------------------------------------------- write ---
 
-    def append(self, spec: TableSpec, df: DataFrame, txn: Txns = None) -> CommitResult:
-        return self._retrying(spec, "append", lambda: self._write(spec, df, "append", None, txn))
+    def append(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None, token: str | None = None) -> CommitResult:
+        """Add rows. `token` names the commit (its userMetadata) so a caller can find it later;
+        by default each write gets a fresh one."""
+        return self._retrying(spec, "append", lambda: self._write(spec, df, "append", None, txn, token))
 
     def overwrite(
-        self, spec: TableSpec, df: DataFrame, where: Sequence[PartitionFilter] | None = None, txn: Txns = None
+        self, spec: TableSpec, df: DataFrame, where: Sequence[PartitionFilter] | None = None, txn: Txn | None = None
     ) -> CommitResult:
         """Replace the rows in `where` (partition filters) with `df`; the whole table when `where` is None.
-        A concurrent commit that replaced rows in that range first makes it run again (see the module doc)."""
+        Delta refuses rows of `df` outside `where`."""
         self._check_partition_filters(spec, where)
         where_list = list(where) if where else None
-        return self._retrying(spec, "overwrite", lambda: self._write(spec, df, "overwrite", where_list, txn, planned=True))
+        return self._retrying(spec, "overwrite", lambda: self._write(spec, df, "overwrite", where_list, txn))
 
-    def merge(self, spec: TableSpec, df: DataFrame, txn: Txns = None) -> CommitResult:
+    def merge(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
         """Upsert `df` on the spec's merge key; the source wins where keys collide."""
         if not spec.merge_key:
             raise ValueError(f"{spec.name} declares no merge key in lake_schema")
         key = list(spec.merge_key)
+        self.ensure(spec)
         if self._skip(spec, txn):
             return CommitResult(spec.name, "merge", None, 0, skipped=True)
         source = self._conform(spec, df)
         duplicated = source.groupBy(*key).count().where("count > 1").limit(1).collect()
         if duplicated:
             raise ValueError(f"merge into {spec.name}: the source repeats key {duplicated[0].asDict()}")
-        if self.settings.lake_engine == "delta-spark":
-            return self._native_merge(spec, source, key, txn)
-        where: list[PartitionFilter] | None = None
-        if spec.partition_by:
-            column = spec.partition_by[0]
+        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+        # Naming the touched partitions lets Delta skip the others and lets merges into disjoint
+        # partitions commit side by side instead of conflicting.
+        pruned = [p for p in spec.partition_by if p not in key]
+        for column in pruned:
             touched = [row[0] for row in source.select(column).distinct().collect()]
             if not touched:
                 return CommitResult(spec.name, "merge", None, 0, skipped=True)
-            where = [(column, "in", touched)]
-        return self._retrying(spec, "merge", lambda: self._merge_once(spec, source, key, where, txn))
+            condition += " AND " + filters_to_sql([(column, "in", touched)], alias="t")
+        return self._retrying(spec, "merge", lambda: self._merge_once(spec, source, condition, txn))
 
-    def _merge_once(
-        self, spec: TableSpec, source: DataFrame, key: list[str], where: list[PartitionFilter] | None, txn: Txns
-    ) -> CommitResult:
-        """One attempt: read the touched partitions at one version and commit against that version."""
+    def _merge_once(self, spec: TableSpec, source: DataFrame, condition: str, txn: Txn | None) -> CommitResult:
         if self._skip(spec, txn):
             return CommitResult(spec.name, "merge", None, 0, skipped=True)
-        read_version = self.version(spec)
-        target = self.read(spec, where=where, version=read_version)
-        kept = target.join(source.select(*key), on=key, how="left_anti")
-        result = self._write(spec, kept.unionByName(source), "overwrite", where, txn, read_version=read_version)
-        return replace(result, operation="merge")
+        token = uuid.uuid4().hex
+        confs = {"spark.databricks.delta.commitInfo.userMetadata": token}
+        if txn:
+            confs |= {"spark.databricks.delta.write.txnAppId": txn.app_id,
+                      "spark.databricks.delta.write.txnVersion": str(txn.version)}
+        for name, value in confs.items():
+            self.spark.conf.set(name, value)
+        try:
+            (
+                SparkDeltaTable.forPath(self.spark, self.uri(spec)).alias("t")
+                .merge(source.alias("s"), condition)
+                .whenMatchedUpdateAll()
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+        finally:
+            for name in confs:
+                self.spark.conf.unset(name)
+        return self._result_of(spec, "merge", token)
+
+    def _write(
+        self, spec: TableSpec, df: DataFrame, mode: str, where: list[PartitionFilter] | None, txn: Txn | None,
+        token: str | None = None,
+    ) -> CommitResult:
+        """One write attempt: one Delta commit, found again afterwards by its token."""
+        self.ensure(spec)
+        if self._skip(spec, txn):
+            return CommitResult(spec.name, mode, None, 0, skipped=True)
+        data = self._conform(spec, df)
+        if spec.partition_by:  # one task per partition value: one file per partition per write
+            data = data.repartition(*spec.partition_by)
+        token = token or uuid.uuid4().hex
+        writer = data.write.format("delta").mode(mode).option("userMetadata", token)
+        if where:
+            writer = writer.option("replaceWhere", filters_to_sql(where))
+        if txn:
+            writer = writer.option("txnAppId", txn.app_id).option("txnVersion", str(txn.version))
+        writer.save(self.uri(spec))
+        return self._result_of(spec, mode, token)
+
+    def find_commit(self, spec: TableSpec, token: str, depth: int = _HISTORY_DEPTH) -> dict | None:
+        """The commit (Delta commitInfo) whose userMetadata is `token`, among the newest `depth`."""
+        history = DeltaTable(self.uri(spec), storage_options=self._storage_options()).history(depth)
+        return next((entry for entry in history if entry.get("userMetadata") == token), None)
+
+    def _result_of(self, spec: TableSpec, operation: str, token: str) -> CommitResult:
+        commit = self.find_commit(spec, token)
+        if commit is None:  # Delta skipped it: the app transaction was already in the log
+            return CommitResult(spec.name, operation, None, 0, skipped=True)
+        metrics = commit.get("operationMetrics") or {}
+        if operation == "merge":
+            rows = int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
+        else:
+            rows = int(metrics.get("numOutputRows", 0))
+        return CommitResult(spec.name, operation, int(commit["version"]), rows)
 
     def _retrying(self, spec: TableSpec, operation: str, attempt: Callable[[], CommitResult]) -> CommitResult:
-        """Run a write; when a concurrent commit conflicts with it, run it again from a fresh read."""
+        """Run a write; when Delta reports a conflicting concurrent commit, run it again from a fresh read."""
         for number in range(1, self.commit_attempts + 1):
             try:
                 return replace(attempt(), attempts=number)
-            except Exception as exc:  # Spark wraps the worker's error: recognise it by its marker
-                if CONFLICT_MARKER not in str(exc):
-                    raise
+            except CONFLICTS as exc:
                 if number == self.commit_attempts:
-                    reason = next(line for line in str(exc).splitlines() if CONFLICT_MARKER in line).strip()
+                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     raise ConcurrentWriteError(
                         f"{operation} into {spec.name} lost to concurrent commits {number} times in a row; "
                         f"nothing of it was committed. Retry later or serialise the writers of this table. "
-                        f"Last conflict: {reason}"
+                        f"Last conflict: {type(exc).__name__}: {reason}"
                     ) from exc
-                log.warning("%s into %s conflicted with a concurrent commit (attempt %d of %d); re-planning",
-                            operation, spec.name, number, self.commit_attempts)
+                log.warning("%s into %s conflicted with a concurrent commit (%s, attempt %d of %d); re-planning",
+                            operation, spec.name, type(exc).__name__, number, self.commit_attempts)
                 time.sleep(random.uniform(0.05, 0.25) * number)
         raise AssertionError("unreachable")
 
+    # ------------------------------------------------------- maintenance ---
+
+    def optimize(self, spec: TableSpec, where: Sequence[PartitionFilter] | None = None) -> dict:
+        """Compact small files (the stream's micro-batches leave many) into larger ones; Delta's OPTIMIZE.
+        Returns its metrics (files added and removed)."""
+        self._check_partition_filters(spec, where)
+        self.ensure(spec)
+        builder = SparkDeltaTable.forPath(self.spark, self.uri(spec)).optimize()
+        if where:
+            builder = builder.where(filters_to_sql(where))
+        row = builder.executeCompaction().select("metrics.numFilesAdded", "metrics.numFilesRemoved").first()
+        return {"files_added": int(row[0] or 0), "files_removed": int(row[1] or 0)}
+
+    def vacuum(self, spec: TableSpec, retain_hours: float = 168.0) -> int:
+        """Delete files no version newer than `retain_hours` references (replaced data, and files a killed
+        writer left before its commit); Delta's VACUUM. Returns how many files went. Below Delta's 7-day
+        default, readers of older versions (time travel, a long query) may lose their files."""
+        self.ensure(spec)
+        before = self._data_files(spec)
+        check = "spark.databricks.delta.retentionDurationCheck.enabled"
+        if retain_hours < 168:
+            self.spark.conf.set(check, "false")  # the caller asked for a shorter retention explicitly
+        try:
+            SparkDeltaTable.forPath(self.spark, self.uri(spec)).vacuum(retain_hours)
+        finally:
+            self.spark.conf.unset(check)
+        return max(0, before - self._data_files(spec))
+
+    def _data_files(self, spec: TableSpec) -> int:
+        jvm_path = self.spark._jvm.org.apache.hadoop.fs.Path(self.uri(spec))
+        fs = jvm_path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        files, count = fs.listFiles(jvm_path, True), 0
+        while files.hasNext():
+            path = files.next().getPath().toString()
+            count += "/_delta_log/" not in path and path.endswith(".parquet")
+        return count
+
     # ----------------------------------------------------------- helpers ---
 
-    def _options(self, spec: TableSpec) -> dict[str, str]:
-        return {
-            "table_uri": self.uri(spec),
-            "storage_options": json.dumps(self.settings.storage_options),
-            "partition_by": json.dumps(list(spec.partition_by)),
-            "arrow_schema": encode_schema(spec.arrow_schema()),
-        }
+    def _storage_options(self) -> dict[str, str]:
+        """delta-rs's options: the settings' own, plus plain HTTP allowed for an http:// endpoint (as s3a does)."""
+        options = dict(self.settings.storage_options)
+        if str(self.settings.option("AWS_ENDPOINT_URL", "AWS_ENDPOINT") or "").startswith("http://"):
+            options.setdefault("AWS_ALLOW_HTTP", "true")
+        return options
 
-    def _skip(self, spec: TableSpec, txn: Txns) -> bool:
-        wanted = as_txns(txn)
-        if not wanted:
-            return False
-        table = self.delta_table(spec)
-        done = [t for t in wanted if (table.transaction_version(t.app_id) or 0) >= t.version]
-        if done and len(done) < len(wanted):
-            raise PartiallyCommitted(
-                f"{spec.name}: {len(done)} of {len(wanted)} app transactions are already committed "
-                f"(e.g. {done[0].app_id}); re-plan the work without them"
-            )
-        return bool(done)
+    @staticmethod
+    def _add_actions(table: DeltaTable) -> pa.Table:
+        return pa.table(table.get_add_actions(flatten=True))
+
+    def _skip(self, spec: TableSpec, txn: Txn | None) -> bool:
+        return txn is not None and (self.txn_version(spec, txn.app_id) or 0) >= txn.version
 
     def _conform(self, spec: TableSpec, df: DataFrame) -> DataFrame:
         missing = [name for name in spec.column_names if name not in df.columns]
         if missing:
             raise ValueError(f"cannot write {spec.name}: the data lacks columns {missing}")
-        return df.select([F.col(c.name).cast(_spark_type(c.type)).alias(c.name) for c in spec.columns])
-
-    def _write(
-        self,
-        spec: TableSpec,
-        df: DataFrame,
-        mode: str,
-        where: list[PartitionFilter] | None,
-        txn: Txns,
-        read_version: int | None = None,
-        planned: bool = False,
-    ) -> CommitResult:
-        """One write attempt. It commits against `read_version` (what the data was computed from),
-        or with `planned` against the version it starts from: a replace must not remove files it
-        never saw. A blind append commits against whatever is latest."""
-        if self._skip(spec, txn):
-            return CommitResult(spec.name, mode, None, 0, skipped=True)
-        data = self._conform(spec, df)
-        if self.settings.lake_engine == "delta-spark":
-            return self._native_write(spec, data, mode, where, txn)
-        started_at = self.ensure(spec).version()
-        if read_version is None and planned:
-            read_version = started_at
-        if spec.partition_by:
-            data = data.repartition(self.spark.sparkContext.defaultParallelism, *spec.partition_by)
-        token = uuid.uuid4().hex
-        options = {
-            **self._options(spec),
-            "mode": mode,
-            "replace_where": filters_to_json(where),
-            "target_file_rows": str(self.settings.target_file_rows),
-            "commit_token": token,
-        }
-        if read_version is not None:
-            options["read_version"] = str(read_version)
-        if as_txns(txn):
-            options["txns"] = json.dumps([[t.app_id, t.version] for t in as_txns(txn)])
-        data.write.format(FORMAT_NAME).mode("append").options(**options).save()
-        return self._result_of(spec, mode, token, after=started_at)
-
-    def _result_of(self, spec: TableSpec, mode: str, token: str, after: int) -> CommitResult:
-        found = find_commit(self.uri(spec), self.settings.storage_options, token, after)
-        if found is not None:
-            version, info = found
-            return CommitResult(spec.name, mode, version, int(info.get(ROWS_KEY, 0)))
-        # The writer found the app transaction already committed (a concurrent retry won).
-        return CommitResult(spec.name, mode, None, 0, skipped=True)
+        return df.select([F.col(c.name).cast(spec.spark_type(c.name)).alias(c.name) for c in spec.columns])
 
     def _check_partition_filters(self, spec: TableSpec, where: Sequence[PartitionFilter] | None) -> None:
         for column, _, _ in where or []:
@@ -410,74 +428,43 @@ class Lake:
                     f"{spec.name}: partition filters may only name partition columns {list(spec.partition_by)}, not {column!r}"
                 )
 
-    # ----------------------------------------- native delta-spark engine ---
 
-    def _native_write(
-        self, spec: TableSpec, data: DataFrame, mode: str, where: list[PartitionFilter] | None, txn: Txn | None
-    ) -> CommitResult:
-        self.ensure(spec)
-        writer = data.write.format("delta").mode(mode)
-        if where:
-            writer = writer.option("replaceWhere", _filters_to_sql(where))
-        txns = as_txns(txn)
-        if len(txns) > 1:
-            raise ValueError("delta-spark records one app transaction per write; pass a single Txn")
-        if txns:
-            writer = writer.option("txnAppId", txns[0].app_id).option("txnVersion", str(txns[0].version))
-        writer.save(self.uri(spec))
-        return CommitResult(spec.name, mode, self.version(spec), -1)
+def _matches(partitions: pa.Table, where: Sequence[PartitionFilter]) -> pa.ChunkedArray:
+    """Which add actions' partition values satisfy `where` (pyarrow's DNF filter form)."""
+    import pyarrow.dataset as ds
 
-    def _native_merge(self, spec: TableSpec, source: DataFrame, key: list[str], txn: Txns) -> CommitResult:
-        self.ensure(spec)
-        view = f"pulselake_merge_{uuid.uuid4().hex}"
-        source.createOrReplaceTempView(view)
-        condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-        txns = as_txns(txn)
-        if len(txns) > 1:
-            raise ValueError("delta-spark records one app transaction per write; pass a single Txn")
-        if txns:
-            self.spark.conf.set("spark.databricks.delta.write.txnAppId", txns[0].app_id)
-            self.spark.conf.set("spark.databricks.delta.write.txnVersion", str(txns[0].version))
-        try:
-            self.spark.sql(
-                f"MERGE INTO delta.`{self.uri(spec)}` t USING {view} s ON {condition} "
-                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-            )
-        finally:
-            self.spark.catalog.dropTempView(view)
-            if txns:
-                self.spark.conf.unset("spark.databricks.delta.write.txnAppId")
-                self.spark.conf.unset("spark.databricks.delta.write.txnVersion")
-        return CommitResult(spec.name, "merge", self.version(spec), -1)
+    return ds.dataset(partitions).to_table(columns={"keep": pq.filters_to_expression([tuple(f) for f in where])}).column("keep")
 
 
-def _check_storage_options(options: dict[str, str]) -> None:
-    """Refuse a lock setting delta-rs would silently ignore (it logs and carries on without it)."""
-    provider = next((v for k, v in options.items() if k.upper() == "AWS_S3_LOCKING_PROVIDER"), None)
-    if provider and provider.lower() == "dynamodb":
-        raise ValueError(
-            "storage_options AWS_S3_LOCKING_PROVIDER=dynamodb: delta-rs no longer supports DynamoDB locking. "
-            "Drop it: on AWS S3 concurrent writers are safe through S3 conditional writes, which delta-rs uses by "
-            "default; for a store without conditional writes set AWS_S3_ALLOW_UNSAFE_RENAME=true and keep one "
-            "writer per table."
-        )
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        kind = "TIMESTAMP" if hasattr(value, "hour") else "DATE"
+        return f"{kind} '{value.isoformat(sep=' ') if kind == 'TIMESTAMP' else value.isoformat()}'"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _spark_type(type_name: str) -> str:
-    from lake_schema.spec import _SPARK_TYPES
-
-    return _SPARK_TYPES[type_name]
-
-
-def _filters_to_sql(filters: Sequence[PartitionFilter]) -> str:
-    def literal(value: Any) -> str:
-        text = partition_value_to_string(value)
-        return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
-
+def filters_to_sql(filters: Sequence[PartitionFilter], alias: str | None = None) -> str:
+    """Tuple filters ``(column, op, value)`` as one Spark SQL conjunction, e.g. for Delta's replaceWhere."""
+    prefix = f"{alias}." if alias else ""
     clauses = []
     for column, op, value in filters:
+        name = f"{prefix}`{column}`"
         if op in ("in", "not in"):
-            clauses.append(f"`{column}` {op.upper()} ({', '.join(literal(v) for v in value)})")
+            values = list(value)
+            if not values:
+                clauses.append("FALSE" if op == "in" else "TRUE")
+                continue
+            clauses.append(f"{name} {op.upper()} ({', '.join(_literal(v) for v in values)})")
+        elif op in ("=", "==") and value is None:
+            clauses.append(f"{name} IS NULL")
+        elif op in ("!=", "<>") and value is None:
+            clauses.append(f"{name} IS NOT NULL")
         else:
-            clauses.append(f"`{column}` {op} {literal(value)}")
+            clauses.append(f"{name} {'=' if op == '==' else op} {_literal(value)}")
     return " AND ".join(clauses)

@@ -15,7 +15,7 @@ class SentimentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSELAKE_SENTIMENT_", env_file=".env", extra="ignore", populate_by_name=True)
 
     scorer: ScorerName = Field(default="minilm", description="Default scorer: minilm (offline), llm or vader.")
-    threads: int = Field(default=0, ge=0, description="Torch threads for the encoder; 0 = all cores.")
+    threads: int = Field(default=0, ge=0, description="TensorFlow threads for the MiniLM encoder; 0 = all cores.")
 
     llm_base_url: str = Field(default="", validation_alias=AliasChoices("LLM_BASE_URL", "PULSELAKE_SENTIMENT_LLM_BASE_URL"),
                               description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")

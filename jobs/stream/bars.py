@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.resources.lake import CommitResult, Lake, Txns
+from jobs.resources.lake import CommitResult, Lake, Txn
 from jobs.trades.silver import build_bars_1m
 from lake_schema.trades import BARS_1M, SILVER_TRADES
 
@@ -50,7 +50,7 @@ def bars_for(silver: DataFrame, touched: DataFrame) -> DataFrame:
     return build_bars_1m(in_touched.drop("minute_start"))
 
 
-def upsert_bars(lake: Lake, bars: DataFrame, days: list[date], txn: Txns = None) -> CommitResult:
+def upsert_bars(lake: Lake, bars: DataFrame, days: list[date], txn: Txn | None = None) -> CommitResult:
     """`lake.merge` on (symbol, minute_start) for days the caller already knows: the `days` partitions are
     rewritten with `bars` winning. Knowing the days (and that `bars` is unique by construction) saves
     merge's two planning jobs, which dominate a small micro-batch."""

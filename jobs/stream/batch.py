@@ -8,12 +8,13 @@ silver -> bars, and each step's input is a pure function of the batch's files pl
 state the earlier steps did not change, so a replay that resumes mid-batch writes
 what the first attempt would have.
 
-Files are shared with the nightly batch (`jobs.trades.bronze.bronze_trades`): the
-bronze commit also records ``bronze.trades:<relative path>`` for every file it
-takes, the same app transaction the nightly writes, so whichever commits first owns
-the file and the other skips it (delta-rs refuses a concurrent commit of the same
-app id; the stream then re-plans without the lost files). The stream builds silver
-and bars only from the files it owns; files the nightly took are the nightly's.
+Files are shared with the nightly batch (`jobs.trades.bronze.bronze_trades`): bronze
+takes each file in a commit of its own carrying ``bronze.trades:<relative path>``, the
+same app transaction the nightly writes, so whichever commits first owns the file and
+Delta skips the other's write. Each of the stream's file commits is named after its
+batch (the commit's userMetadata), so a replay tells its own commits from the nightly's.
+The stream builds silver and bars only from the files it owns; files the nightly took
+are the nightly's.
 
 Silver dedupe follows `jobs.trades.silver`: inside a batch `build_silver_trades`
 keeps the first copy by receive time; a trade whose key is already in silver (a
@@ -45,7 +46,8 @@ from jobs.trades.silver import build_silver_trades
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
 
-_REPLANS = 3
+# How far back in bronze's history a replayed batch looks for its own file commits.
+_REPLAY_DEPTH = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -119,7 +121,7 @@ def process_batch(lake: Lake, ctx: StreamContext, uris: list[str], batch_id: int
     started, report = time.perf_counter(), BatchReport(batch_id)
     txn = Txn(ctx.app_id, batch_id + 1)
     landed = {rel: LandedFile(ctx.landing / rel, rel) for rel in sorted({relative_path(u, ctx.landing) for u in uris})}
-    plan, parsed = _plan_and_take_bronze(lake, ctx, list(landed.values()), batch_id, txn, report)
+    plan, parsed = _plan_and_take_bronze(lake, ctx, list(landed.values()), batch_id, report)
     report.taken, report.taken_before = plan.files, len(plan.taken_before)
     if plan.files:
         parsed = parsed or _parse(lake.spark, [landed[rel] for rel in plan.files])
@@ -137,38 +139,58 @@ def _parse(spark: SparkSession, files: list[LandedFile]) -> tuple[DataFrame, Dat
     return bronze.cache(), bad_lines
 
 
-def _plan_and_take_bronze(lake: Lake, ctx: StreamContext, landed: list[LandedFile], batch_id: int, txn: Txn,
+def _plan_and_take_bronze(lake: Lake, ctx: StreamContext, landed: list[LandedFile], batch_id: int,
                           report: BatchReport) -> tuple[BatchPlan, tuple[DataFrame, DataFrame] | None]:
-    if (lake.txn_version(BRONZE_TRADES, txn.app_id) or 0) >= txn.version:
-        plan = ctx.plans.load(batch_id)
-        if plan is None:
-            raise RuntimeError(f"bronze.trades holds batch {batch_id} of {txn.app_id} but the checkpoint has no plan "
-                               f"for it under {ctx.plans.folder}; was the checkpoint folder edited?")
+    """Fix the batch's plan (once: a replay reuses it), then commit each planned file to bronze that is not
+    there yet. Returns the plan, narrowed to the files this stream owns, and their parsed rows when this
+    attempt parsed them (None when every file was already committed: a replay)."""
+    plan = ctx.plans.load(batch_id)
+    if plan is None:
+        taken = _taken(lake, landed)
+        plan = BatchPlan(batch_id, tuple(f.relative for f in landed if f.relative not in taken), tuple(sorted(taken)),
+                         silver_high_water(lake))
+        ctx.plans.save(plan)  # before any commit: a replay after one must reuse exactly this plan
+    by_relative = {f.relative: f for f in landed}
+    missing = [rel for rel in plan.files if rel not in by_relative]
+    if missing:
+        raise RuntimeError(f"batch {batch_id}'s plan under {ctx.plans.folder} names files Spark did not hand over "
+                           f"({missing[:3]}); was the checkpoint folder edited?")
+    pending = [by_relative[rel] for rel in plan.files if rel not in _taken(lake, [by_relative[rel]])]
+    parsed = _parse(lake.spark, pending) if pending else None
+    lap = time.perf_counter()
+    lost = []
+    try:
+        for file in pending:
+            rows = parsed[0].where(F.col("source_file") == file.relative)
+            result = lake.append(BRONZE_TRADES, rows, txn=file.txn(BRONZE_TRADES), token=_commit_token(ctx, batch_id, file))
+            if result.skipped:  # the nightly took it between the plan and this commit
+                lost.append(file.relative)
+            else:
+                _record(report, result)
+    except Exception:
+        if parsed is not None:
+            parsed[0].unpersist()
+        raise
+    done_before = [rel for rel in plan.files if by_relative[rel] not in pending]
+    lost += [rel for rel in done_before if lake.find_commit(BRONZE_TRADES, _commit_token(ctx, batch_id, by_relative[rel]),
+                                                            depth=_REPLAY_DEPTH) is None]
+    if done_before and not pending:
         report.resumed = True
         report.skipped.append(BRONZE_TRADES.name)
-        return plan, None
-    for attempt in range(_REPLANS):
-        taken = _taken(lake, landed)
-        mine = [f for f in landed if f.relative not in taken]
-        plan = BatchPlan(batch_id, tuple(f.relative for f in mine), tuple(sorted(taken)), silver_high_water(lake))
-        ctx.plans.save(plan)  # before the commit: a replay after it must reuse exactly this plan
-        if not mine:
-            return plan, None
-        parsed = _parse(lake.spark, mine)
-        try:
-            lap = time.perf_counter()
-            result = lake.append(BRONZE_TRADES, parsed[0], txn=[txn, *(f.txn(BRONZE_TRADES) for f in mine)])
-            report.lap("bronze", lap)
-            _record(report, result)
-            return plan, parsed
-        except Exception:
-            parsed[0].unpersist()
-            if (lake.txn_version(BRONZE_TRADES, txn.app_id) or 0) >= txn.version:
-                return plan, None  # our commit landed after all
-            if not _taken(lake, mine) or attempt == _REPLANS - 1:
-                raise
-            # the nightly took some of these files meanwhile: plan again without them
-    raise AssertionError("unreachable")
+    if lost:
+        plan = BatchPlan(batch_id, tuple(r for r in plan.files if r not in lost), tuple(sorted({*plan.taken_before, *lost})),
+                         plan.high_water)
+        ctx.plans.save(plan)
+    if pending:
+        report.lap("bronze", lap)
+    if parsed is not None and lost:
+        parsed[0].unpersist()
+        parsed = None  # parsed again from the files the plan kept
+    return plan, parsed
+
+
+def _commit_token(ctx: StreamContext, batch_id: int, file: LandedFile) -> str:
+    return f"{ctx.app_id}:batch-{batch_id}:{file.relative}"
 
 
 def _taken(lake: Lake, files: list[LandedFile]) -> set[str]:

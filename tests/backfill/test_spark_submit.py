@@ -23,6 +23,7 @@ from deltalake import DeltaTable
 REPO = Path(__file__).resolve().parents[2]
 SLICE = REPO / "tests" / "dags" / "fixtures" / "sp500_slice.csv"
 SPARK_BIN = Path(pyspark.__file__).parent / "bin"
+PROPERTIES = REPO / ".jars" / "spark-defaults.conf"  # written by make setup
 TABLES = ("landing/daily_bar_lines", "bronze/daily_bars", "silver/symbols", "silver/daily_bars", "gold/daily_features")
 VOLATILE = {"landed_at", "ingest_date"}  # when the run happened, not what it computed
 
@@ -45,7 +46,8 @@ def spark_env(tmp: Path) -> dict[str, str]:
 
 
 def submit(env: dict[str, str], lake: Path, *spark_args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    command = [str(SPARK_BIN / "spark-submit"), *spark_args, "--conf", "spark.ui.enabled=false",
+    command = [str(SPARK_BIN / "spark-submit"), "--properties-file", str(PROPERTIES), *spark_args,
+               "--conf", "spark.ui.enabled=false",
                "jobs/backfill.py", "--start", "2010-01-04", "--end", "2010-02-26", "--lake-root", str(lake),
                "--price-file", f"sp500_2009={SLICE}"]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)

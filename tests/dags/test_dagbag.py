@@ -11,8 +11,9 @@ from deltalake import DeltaTable
 
 from tests.dags.conftest import REPO, SLICE, slice_rows
 
-EXPECTED_DAGS = {"pulselake_backfill", "pulselake_nightly", "pulselake_prices_daily", "pulselake_reddit_hourly"}
-HEAVY = ("pyspark", "pandas", "deltalake", "tensorflow", "torch", "jobs.prices", "jobs.models", "jobs.orchestration.tasks")
+EXPECTED_DAGS = {"pulselake_backfill", "pulselake_maintenance", "pulselake_nightly", "pulselake_prices_daily",
+                 "pulselake_reddit_hourly"}
+HEAVY = ("pyspark", "pandas", "deltalake", "tensorflow", "jobs.prices", "jobs.models", "jobs.orchestration.tasks")
 
 _PARSE = f"""
 import json, sys, time

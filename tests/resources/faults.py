@@ -18,10 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 _COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 
 
-def start_worker(kind: str, args: dict[str, Any], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_worker(args: dict[str, Any], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A worker in its own process group: a signal to the group reaches its Spark JVM and Python workers too."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.resources.workers", kind, json.dumps(args)],
+        [sys.executable, "-m", "tests.resources.workers", json.dumps(args)],
         cwd=REPO, env={**os.environ, **(env or {})}, stdout=log.open("w"), stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )
@@ -109,33 +109,38 @@ def new_files(table_dir: Path, known: set[str]) -> set[str]:
     return on_disk - known
 
 
-def race(lake_root: str, tmp_path: Path, days: list[str], commits: int, mode: str = "append",
-         storage_options: dict[str, str] | None = None, writers: str = "ab") -> list[dict[str, Any]]:
-    """Writers that each write `commits` times to one table, each round's commits released together
-    (barrier files) so they race for the same log version. Returns what they reported, commit by commit."""
-    barrier = tmp_path / "go"
+def race(lake_root: str, tmp_path: Path, steps_of: dict[str, list[dict[str, Any]]],
+         storage_options: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Writer processes, one per key of `steps_of`, each running its steps; step i of every writer starts
+    when the last writer has finished step i - 1 (barrier files), so each round's writes race for the same
+    log version. Returns what they reported, step by step, tagged with the writer."""
+    writers = list(steps_of)
     procs = {}
-    for who in writers:
-        args = {"lake_root": lake_root, "who": who, "days": days, "commits": commits, "per_day": 2,
-                "barrier": str(barrier), "rendezvous": list(writers), "storage_options": storage_options or {},
-                "mode": mode}
-        procs[who] = (start_worker("arrow", args, tmp_path / f"race-{who}.log"), tmp_path / f"race-{who}.log")
+    for who, steps in steps_of.items():
+        staged = [{**step, "wait": str(tmp_path / f"round{i}.go"), "done": str(tmp_path / f"round{i}.{who}")}
+                  for i, step in enumerate(steps)]
+        args = {"lake_root": lake_root, "steps": staged, "storage_options": storage_options or {}}
+        log = tmp_path / f"race-{who}.log"
+        procs[who] = (start_worker(args, log), log)
     try:
         for proc, log in procs.values():
-            wait_until(lambda: any(o.get("ready") for o in outputs(log)), 60, proc, poll_s=0.05)
-        barrier.touch()
+            wait_until(lambda: any(o.get("ready") for o in outputs(log)), 240, proc, poll_s=0.05)
+        rounds = max(len(steps) for steps in steps_of.values())
+        for i in range(rounds):
+            (tmp_path / f"round{i}.go").touch()
+            wait_until(lambda: all((tmp_path / f"round{i}.{who}").exists() for who in writers), 240, poll_s=0.05)
         for proc, log in procs.values():
-            assert proc.wait(timeout=180) == 0, log.read_text()[-3000:]
+            assert proc.wait(timeout=120) == 0, log.read_text()[-3000:]
     finally:
         for proc, _ in procs.values():
             if proc.poll() is None:
                 kill(proc)
-    return [o for _, log in procs.values() for o in outputs(log) if "i" in o]
+    return [{**o, "who": who} for who, (_, log) in procs.items() for o in outputs(log) if "step" in o]
 
 
 def shared_read_versions(commits: list[list[dict[str, Any]]]) -> dict[int, int]:
     """readVersions that more than one commit was built on: each such pair raced for the same log
-    version, and all but one had their put-if-absent refused and were retried on a later version."""
+    version, and Delta committed the loser on a later version after checking it did not conflict."""
     from collections import Counter
 
     counts = Counter(commit_info(c).get("readVersion") for c in commits[1:])

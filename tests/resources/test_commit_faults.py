@@ -1,11 +1,12 @@
-"""SIGKILL a writer mid-commit: the table stays at a whole version, and a retry with the same Txn does the work once.
+"""SIGKILL a Spark writer anywhere in a Delta write: the table stays at a whole version, and a retry with
+the same Txn does the work exactly once.
 
-A write puts all its Parquet files first and then one log entry (put-if-absent), so a writer killed at any
-instant leaves the old version or the new one, never a mix; files it wrote without committing are orphans
-no reader opens (vacuum's job). The sweep kills `arrow` workers (our data source's writer and commit code,
-driven without Spark so a process costs about a second) from "first file written" through "every file
-written" to past the commit. One more kill hits the real Spark write path, frozen (SIGSTOP) the instant
-its last file appears so the test can prove the commit had not landed, then killed.
+A delta-spark write puts all its Parquet files first and then one log entry (put-if-absent), so a writer
+killed at any instant leaves the old version or the new one, never a mix; files it wrote without
+committing are orphans no reader opens, and VACUUM removes them. Each kill hits a real writer process
+(its own Spark session, `local[1]`, one task writing one file per day): before its first file, after
+some files, frozen (SIGSTOP) the instant its last file appears so the test can prove the commit had not
+landed, and after its log entry.
 """
 
 from __future__ import annotations
@@ -17,109 +18,76 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-
 from deltalake import DeltaTable
 
 from jobs.resources.lake import Lake, Txn
-from jobs.settings import Settings
-from tests.resources.faults import data_files, ever_added, kill, log_commits, new_files, signal_group, start_worker, wait_until
+from tests.resources.faults import data_files, ever_added, kill, log_commits, new_files, outputs, signal_group, start_worker, wait_until
 from tests.resources.test_lake import EVENTS, contents, events, row
-from tests.resources.workers import event_rows, write_and_commit
+from tests.resources.workers import event_rows
 
-DAYS = [date(2011, 3, 1) + timedelta(days=i) for i in range(40)]
+DAYS = [date(2011, 3, 1) + timedelta(days=i) for i in range(12)]
 WHERE = [("day", "in", DAYS)]
 OLD = event_rows("old0", DAYS, 1, 1.0)
 NEW = event_rows("new0", DAYS, 2, 2.0)
 TXN = "reload:2011-03"
-# (wait for, then sleep): spread over writing the 40 files, the gap before the commit, the commit and after.
-KILL_POINTS = [("first file", 0.0), ("first file", 0.01), ("first file", 0.03), ("first file", 0.06),
-               ("first file", 0.12), ("all files", 0.0), ("all files", 0.0), ("all files", 0.01),
-               ("log entry", 0.0)]
+# Where each kill lands: a number of new data files to wait for (0: the worker has read its step), or
+# "all" (freeze when every file is there, prove no commit, then kill), or "log" (after the log entry).
+KILL_POINTS = [0, 1, 6, "all", "log"]
 
 
-def _rows(lake: Lake, version: int | None = None) -> list[tuple]:
-    table = DeltaTable(lake.uri(EVENTS), version=version).to_pyarrow_table(columns=["event_id", "day", "amount"])
-    return sorted(zip(*(table.column(c).to_pylist() for c in ("event_id", "day", "amount"))))
+def _frame(spark, rows):
+    return events(spark, [row(e, date.fromisoformat(d), a) for e, d, a in rows])
 
 
-def test_sigkill_anywhere_in_a_commit_leaves_a_whole_version_and_a_retry_commits_once(tmp_path):
-    base = tmp_path / "base"
-    write_and_commit(Lake(None, Settings(lake_root=str(base))), OLD)  # version 1: one old row a day
+def _rows(table_dir: Path, version: int | None = None) -> list[tuple]:
+    table = DeltaTable(str(table_dir), version=version).to_pyarrow_table(columns=["event_id", "day", "amount"])
+    return sorted((e, d.isoformat(), a) for e, d, a in zip(*(table.column(c).to_pylist() for c in ("event_id", "day", "amount"))))
+
+
+@pytest.mark.slow  # a writer process with its own Spark session per kill point
+def test_sigkill_anywhere_in_a_write_leaves_a_whole_version_and_a_retry_commits_once(lake, spark, tmp_path):
+    base = Path(lake.settings.lake_root)
+    lake.append(EVENTS, _frame(spark, OLD))  # version 1: one old row a day
+    step = {"op": "overwrite", "days": [d.isoformat() for d in DAYS], "rows": NEW, "txn": TXN}
     outcomes = []
-    for n, (point, delay) in enumerate(KILL_POINTS):
+    for n, point in enumerate(KILL_POINTS):
         root = tmp_path / f"kill{n}"
         shutil.copytree(base, root)
-        lake = Lake(None, Settings(lake_root=str(root)))
-        table_dir = Path(lake.uri(EVENTS))
+        table_dir = root / EVENTS.layer / EVENTS.short_name
         known = data_files(table_dir)
-        worker = {"lake_root": str(root), "who": "new", "days": [d.isoformat() for d in DAYS], "per_day": 2,
-                  "amount": 2.0, "mode": "overwrite", "txn": TXN}
-        proc = start_worker("arrow", worker, tmp_path / f"kill{n}.log")
+        log = tmp_path / f"kill{n}.log"
+        proc = start_worker({"lake_root": str(root), "steps": [{**step, "wait": str(tmp_path / f"go{n}")}]}, log)
         try:
-            if point == "log entry":
-                wait_until(lambda: (table_dir / "_delta_log" / f"{2:020d}.json").exists(), 60, proc)
-            else:
-                wanted = 1 if point == "first file" else len(DAYS)
-                wait_until(lambda: len(new_files(table_dir, known)) >= wanted, 60, proc)
-            time.sleep(delay)
+            wait_until(lambda: any(o.get("ready") for o in outputs(log)), 240, proc, poll_s=0.05)
+            (tmp_path / f"go{n}").touch()
+            if point == "log":
+                wait_until(lambda: (table_dir / "_delta_log" / f"{2:020d}.json").exists(), 240, proc)
+            elif point == "all":
+                wait_until(lambda: len(new_files(table_dir, known)) >= len(DAYS), 240, proc)
+                signal_group(proc, signal.SIGSTOP)
+                assert len(log_commits(str(table_dir))) - 1 == 1, "the commit landed before the freeze"
+            elif point:
+                wait_until(lambda: len(new_files(table_dir, known)) >= point, 240, proc)
         finally:
             kill(proc)
         version = len(log_commits(str(table_dir))) - 1  # also proves every commit whole and the log gap-free
         orphans = data_files(table_dir) - ever_added(table_dir)
         assert version in (1, 2), f"kill {n} left version {version}"
-        assert _rows(lake) == (OLD if version == 1 else NEW), f"kill {n} ({point} +{delay}s) shows a partial write"
-        assert _rows(lake, version=1) == OLD  # the previous version stays readable
-        outcomes.append((point, delay, version, len(orphans)))
+        assert _rows(table_dir) == sorted(OLD if version == 1 else NEW), f"kill {n} ({point}) shows a partial write"
+        assert _rows(table_dir, version=1) == sorted(OLD)  # the previous version stays readable
+        outcomes.append((point, version, len(orphans)))
 
-        write_and_commit(lake, NEW, "overwrite", WHERE, txn=TXN)  # the retried run, same app transaction
+        killed = Lake(spark, lake.settings.model_copy(update={"lake_root": str(root)}))
+        again = killed.overwrite(EVENTS, _frame(spark, NEW), where=WHERE, txn=Txn(TXN))  # the retried run
+        assert again.skipped == (version == 2)
         assert len(log_commits(str(table_dir))) - 1 == 2, "the retry must commit exactly once in all"
-        assert _rows(lake) == NEW
-        assert lake.txn_version(EVENTS, TXN) == 1
-    print("kills (point, delay, version after kill, orphan files):", outcomes)
-    # At least one kill landed after every file was written and before the log entry: all 40 files were
-    # orphans and invisible. The sweep also has to reach the other side: a kill after the commit.
-    assert any(version == 1 and orphans == len(DAYS) for _, _, version, orphans in outcomes), outcomes
-    assert any(version == 1 and 0 < orphans < len(DAYS) for _, _, version, orphans in outcomes), outcomes
-    assert any(version == 2 for _, _, version, _ in outcomes), outcomes
-
-
-SPARK_DAYS = [date(2010, 1, 4) + timedelta(days=i) for i in range(4)]
-
-
-@pytest.mark.slow  # a writer process with its own Spark session
-def test_sigkill_of_a_spark_write_between_its_files_and_its_commit(lake, spark, tmp_path):
-    old = [(f"old-{d}", d, 1.0) for d in SPARK_DAYS]
-    new = [(f"new-{d}-{j}", d, 2.0) for d in SPARK_DAYS for j in range(3)]
-    where = [("day", "in", SPARK_DAYS)]
-    step = {"op": "overwrite", "days": [d.isoformat() for d in SPARK_DAYS], "txn": "spark-reload:1",
-            "rows": [(e, d.isoformat(), a) for e, d, a in new], "wait": str(tmp_path / "go")}
-    log = tmp_path / "spark-worker.log"
-    proc = start_worker("lake", {"lake_root": lake.settings.lake_root, "steps": [step]}, log)
-    try:
-        lake.append(EVENTS, _frame(spark, old))  # version 1, while the worker's Spark starts
-        table_dir = Path(lake.uri(EVENTS))
-        known = data_files(table_dir)
-        (tmp_path / "go").touch()
-        # local[1]: one task writes one file per day; freeze the whole process group the instant all exist.
-        wait_until(lambda: len(new_files(table_dir, known)) >= len(SPARK_DAYS), 240, proc)
-        signal_group(proc, signal.SIGSTOP)
-        frozen_at = len(log_commits(str(table_dir))) - 1
-    finally:
-        kill(proc)
-    assert frozen_at == 1, f"the commit landed before the kill; worker log:\n{log.read_text()[-2000:]}"
-    assert len(log_commits(str(table_dir))) - 1 == 1
-    orphans = data_files(table_dir) - ever_added(table_dir)
-    assert len(orphans) == len(SPARK_DAYS)  # every file was written, none committed
-    swept = DeltaTable(lake.uri(EVENTS)).vacuum(retention_hours=0, dry_run=True, enforce_retention_duration=False, full=True)
-    assert orphans <= set(swept)  # invisible leftovers that vacuum removes
-    assert contents(lake) == sorted(old)  # Spark reads the old version and never opens an orphan
-
-    again = lake.overwrite(EVENTS, _frame(spark, new), where=where, txn=Txn("spark-reload:1"))
-    assert not again.skipped and again.version == 2
-    assert contents(lake) == sorted(new)
-    assert lake.overwrite(EVENTS, _frame(spark, new), where=where, txn=Txn("spark-reload:1")).skipped
-    assert contents(lake) == sorted(new) and lake.version(EVENTS) == 2
-
-
-def _frame(spark, rows):
-    return events(spark, [row(e, d, a) for e, d, a in rows])
+        assert sorted(contents(killed)) == sorted((e, date.fromisoformat(d), a) for e, d, a in NEW)
+        assert killed.txn_version(EVENTS, TXN) == 1
+        if orphans:  # invisible leftovers: VACUUM removes them, and every committed file stays
+            killed.vacuum(EVENTS, retain_hours=0)
+            assert not data_files(table_dir) - ever_added(table_dir)
+            assert _rows(table_dir) == sorted(NEW)
+    print("kills (point, version after kill, orphan files):", outcomes)
+    frozen = dict((p, (v, o)) for p, v, o in outcomes)["all"]
+    assert frozen == (1, len(DAYS)), outcomes  # every file written, none committed, none visible
+    assert dict((p, v) for p, v, _ in outcomes)["log"] == 2, outcomes

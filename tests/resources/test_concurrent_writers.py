@@ -1,11 +1,13 @@
-"""Two writer processes on one table: commits that collide are detected and retried, nothing is lost or doubled.
+"""Two writer processes on one table, each with its own Spark session: Delta's optimistic concurrency
+detects commits that collide, the Lake retries what is safe to re-plan, nothing is lost or doubled.
 
-* Blind appends race for the same log versions (released together by a barrier file); delta-rs' put-if-absent
-  refuses all but one, and the losers commit on the next version. Every row lands once.
-* Overwrites of one partition planned from the same version: one commits, the other is refused.
+* Blind appends race for the same log versions (each round released together by barrier files); Delta
+  commits the loser on the next version, since appends cannot conflict. Every row lands once.
+* Overwrites of one partition racing each round: the loser's ConcurrentAppendException makes the Lake
+  re-run it on top of the winner, so the table always holds exactly one writer's whole round.
 * A merge that read version V loses to a merge committed meanwhile on the same partition: committing on top
-  would drop that merge's update (the lost update this guards against), so the commit is refused and the Lake
-  re-reads, re-plans and re-writes. The result equals applying the two merges one after the other.
+  would drop that merge's update (the lost update this guards against), so Delta refuses the commit and the
+  Lake re-runs the merge. The result equals applying the two merges one after the other.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.resources.delta_commit import CONFLICT_MARKER
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
 from tests.resources.faults import (
     commit_info,
     data_files,
@@ -34,42 +34,44 @@ from tests.resources.faults import (
     wait_until,
 )
 from tests.resources.test_lake import D1, D2, EVENTS, contents, events, row
-from tests.resources.workers import event_rows, write_and_commit
+from tests.resources.workers import event_rows
 
-RACE_DAYS = ["2012-05-01", "2012-05-02"]
+RACE_DAYS = [date(2012, 5, 1), date(2012, 5, 2)]
+ROUNDS = 8
 
 
-def test_racing_appends_collide_and_every_row_lands_once(tmp_path):
-    lake = Lake(None, Settings(lake_root=str(tmp_path / "lake")))
+@pytest.mark.slow  # two writer processes with a Spark session each
+def test_racing_appends_collide_and_every_row_lands_once(lake, tmp_path):
     lake.ensure(EVENTS)
-    reported = race(lake.settings.lake_root, tmp_path, RACE_DAYS, commits=12)
+    steps = {who: [{"op": "append", "rows": event_rows(f"{who}{i}", RACE_DAYS, 2)} for i in range(ROUNDS)]
+             for who in "ab"}
+    reported = race(lake.settings.lake_root, tmp_path, steps)
+    assert not [o for o in reported if "error" in o], reported
     commits = log_commits(lake.uri(EVENTS))  # versions 0..n, every commit whole JSON
-    assert len(commits) == 1 + 2 * 12
-    assert sorted(o["version"] for o in reported) == list(range(1, 25))  # each writer got its own versions
+    assert len(commits) == 1 + 2 * ROUNDS
+    assert sorted(o["version"] for o in reported) == list(range(1, 2 * ROUNDS + 1))  # each got its own version
     ids = lake.read_small(EVENTS, columns=["event_id"])["event_id"].tolist()
-    expected = {f"{who}{i}-{day}-{j}" for who in "ab" for i in range(12) for day in RACE_DAYS for j in range(2)}
+    expected = {e for who in "ab" for i in range(ROUNDS) for e, _, _ in event_rows(f"{who}{i}", RACE_DAYS, 2)}
     assert len(ids) == len(expected) and set(ids) == expected
     assert shared_read_versions(commits), "the writers never collided: the test proved nothing"
 
 
-def test_racing_overwrites_of_one_partition_one_wins_each_round_the_other_is_refused(tmp_path):
-    """Both writers plan an overwrite of the same day from the same version and commit together: one
-    wins, the other's commit is refused (it would remove files it never saw) and its files are removed."""
-    lake = Lake(None, Settings(lake_root=str(tmp_path / "lake")))
-    write_and_commit(lake, event_rows("old0", [date(2012, 5, 1)], 2))
-    reported = race(lake.settings.lake_root, tmp_path, ["2012-05-01"], commits=5, mode="overwrite")
-    for i in range(5):
-        outcome = sorted("version" if "version" in o else "conflict" for o in reported if o["i"] == i)
-        assert outcome == ["conflict", "version"], f"round {i}: {reported}"
-    assert all(CONFLICT_MARKER in o["conflict"] for o in reported if "conflict" in o)
+@pytest.mark.slow
+def test_racing_overwrites_of_one_partition_are_retried_and_one_round_stays_whole(lake, spark, tmp_path):
+    """Both writers replace the same day each round: when one's commit finds the other's files in the
+    range it replaced, Delta refuses it and the Lake re-runs it on top; the table never mixes two writes."""
+    day = [RACE_DAYS[0]]
+    lake.append(EVENTS, events(spark, [row(e, date.fromisoformat(d), a) for e, d, a in event_rows("old0", day, 2)]))
+    steps = {who: [{"op": "overwrite", "days": [day[0].isoformat()], "rows": event_rows(f"{who}{i}", day, 2)}
+                   for i in range(ROUNDS)] for who in "ab"}
+    reported = race(lake.settings.lake_root, tmp_path, steps)
+    assert not [o for o in reported if "error" in o], reported
     commits = log_commits(lake.uri(EVENTS))
-    assert len(commits) == 2 + 5
-    last = max((o for o in reported if "version" in o), key=lambda o: o["version"])
-    assert last["version"] == 6
+    assert len(commits) == 2 + 2 * ROUNDS  # create, the old rows, every overwrite once
+    assert any(o["attempts"] > 1 for o in reported), f"no overwrite ever conflicted: the test proved nothing {reported}"
+    last = max(reported, key=lambda o: o["version"])
     ids = sorted(lake.read_small(EVENTS, columns=["event_id"])["event_id"])
-    assert ids == [f"{last['who']}4-2012-05-01-0", f"{last['who']}4-2012-05-01-1"]  # the last winner, whole
-    table_dir = Path(lake.uri(EVENTS))
-    assert not data_files(table_dir) - ever_added(table_dir), "a refused writer left its files behind"
+    assert ids == [e for e, _, _ in event_rows(f"{last['who']}{last['step']}", day, 2)]  # the last commit, whole
 
 
 def _merge_rows(rows):
@@ -88,7 +90,7 @@ def test_merges_on_one_partition_conflict_and_are_replanned(lake, spark, tmp_pat
         {"op": "merge", "rows": _merge_rows([("k2", D1, 30.0), ("a2", D1, 30.0)]), "wait": str(go[1])},
     ]
     log = tmp_path / "writer-a.log"
-    proc = start_worker("lake", {"lake_root": lake.settings.lake_root, "steps": steps}, log)
+    proc = start_worker({"lake_root": lake.settings.lake_root, "steps": steps}, log)
     try:
         lake.append(EVENTS, events(spark, [row(e, d, a) for e, d, a in base]))  # while A's Spark starts
         wait_until(lambda: any(o.get("ready") for o in outputs(log)), 240, proc, poll_s=0.05)
@@ -114,8 +116,9 @@ def test_merges_on_one_partition_conflict_and_are_replanned(lake, spark, tmp_pat
 
         lost = race(0, rival_0)
         assert lost["error"] == "ConcurrentWriteError" and "lost to concurrent commits 1 times" in lost["message"]
-        assert CONFLICT_MARKER in lost["message"]  # says why: the commit it lost to
-        assert not data_files(table_dir) - ever_added(table_dir), "the refused merge left files behind"
+        assert "ConcurrentAppendException" in lost["message"]  # says why: the commit it lost to
+        orphans = data_files(table_dir) - ever_added(table_dir)
+        assert orphans, "the refused merge wrote no files before its commit: the race proved nothing"
         after_b = [("b1", D1, 20.0), ("b2", D1, 20.0), ("k1", D1, 20.0), ("k2", D1, 1.0), ("k3", D1, 1.0),
                    ("k4", D1, 1.0), ("m1", D2, 1.0)]
         assert contents(lake) == after_b  # nothing of the refused merge
@@ -136,3 +139,8 @@ def test_merges_on_one_partition_conflict_and_are_replanned(lake, spark, tmp_pat
     commits = log_commits(str(table_dir))
     last = commit_info(commits[-1])
     assert won["version"] == len(commits) - 1 and last["readVersion"] == len(commits) - 2
+    # The refused attempts' files were never committed: invisible, and VACUUM removes them.
+    orphans = data_files(table_dir) - ever_added(table_dir)
+    assert orphans and lake.vacuum(EVENTS, retain_hours=0) >= len(orphans)
+    assert not data_files(table_dir) - ever_added(table_dir)
+    assert contents(lake)[0] == ("a2", D1, 30.0)

@@ -54,8 +54,9 @@ def test_tables_are_plain_delta_readable_by_another_reader(lake, spark):
     lake.append(EVENTS, events(spark, [row("a", D1, 1.0), row("b", D2, 2.0)]))
     table = DeltaTable(lake.uri(EVENTS))
     protocol = table.protocol()
-    # No deletion vectors, no column mapping: delta-spark, Trino and DuckDB read it.
-    assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2)
+    # No deletion vectors, no column mapping, no type widening: delta-rs, Trino and DuckDB read it.
+    assert protocol.min_reader_version == 1 and not (protocol.reader_features or [])
+    assert not set(protocol.writer_features or []) & {"deletionVectors", "typeWidening", "columnMapping", "rowTracking"}
     assert table.metadata().partition_columns == ["day"]
     arrow = table.to_pyarrow_table()
     assert sorted(arrow.column("event_id").to_pylist()) == ["a", "b"]
@@ -97,7 +98,7 @@ def test_overwrite_replaces_exactly_the_partition_range(lake, spark):
 def test_overwrite_refuses_rows_outside_the_range_and_leaves_the_table_unchanged(lake, spark):
     lake.append(EVENTS, events(spark, [row("a", D1, 1.0)]))
     version = lake.version(EVENTS)
-    with pytest.raises(Exception, match="outside the replaced range"):
+    with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):
         lake.overwrite(EVENTS, events(spark, [row("x", D3, 9.0)]), where=[("day", "=", D2)])
     assert lake.version(EVENTS) == version
     assert contents(lake) == [("a", D1, 1.0)]
@@ -145,16 +146,4 @@ def test_row_filters_skip_files_their_statistics_rule_out(lake, spark):
     assert contents(lake, filters=[("amount", ">", 50.0)]) == [("high", D1, 100.0)]
     assert contents(lake, filters=[("amount", "in", [100.0, 7.0])]) == [("high", D1, 100.0)]
     with pytest.raises(Exception):
-        lake.read(EVENTS).count()  # an unfiltered read does need the missing file
-
-
-def test_one_commit_can_record_several_app_transactions(lake, spark):
-    files = [Txn("bronze:file-1"), Txn("bronze:file-2")]
-    assert not lake.append(EVENTS, events(spark, [row("a", D1, 1.0)]), txn=files).skipped
-    assert lake.append(EVENTS, events(spark, [row("a", D1, 1.0)]), txn=files).skipped
-    assert [lake.txn_version(EVENTS, t.app_id) for t in files] == [1, 1]
-    from jobs.resources.lake import PartiallyCommitted
-
-    with pytest.raises(PartiallyCommitted, match="1 of 2"):
-        lake.append(EVENTS, events(spark, [row("b", D1, 1.0)]), txn=[Txn("bronze:file-2"), Txn("bronze:file-3")])
-    assert lake.read(EVENTS).count() == 1
+        lake.read(EVENTS).collect()  # an unfiltered read does need the missing file

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from jobs.ingest.landed import LandedFile
 from jobs.ingest.landing import landing_root
-from jobs.resources.lake import Txn
 from jobs.stream.batch import BatchReport, StreamContext, _plan_and_take_bronze, process_batch
 from jobs.stream.plan import PlanStore
 from lake_schema.quarantine import QUARANTINE
@@ -23,9 +22,9 @@ def test_a_batch_replayed_after_a_crash_writes_every_table_exactly_once(lake, sp
                         watermark=timedelta(minutes=10), tag="test")
     uris = [(landing / f.relative).as_uri() for f in files]
 
-    # crash 1: the bronze commit (with the files' txns) is in, nothing after it
+    # crash 1: the bronze commits (one per file, with its txn) are in, nothing after them
     landed = [LandedFile(landing / f.relative, f.relative) for f in files]
-    _plan_and_take_bronze(lake, ctx, landed, 0, Txn(ctx.app_id, 1), BatchReport(0))
+    _plan_and_take_bronze(lake, ctx, landed, 0, BatchReport(0))
     replay = process_batch(lake, ctx, uris, 0)
     assert replay.resumed and replay.skipped == [BRONZE_TRADES.name]
     assert set(replay.tables) == {QUARANTINE.name, SILVER_TRADES.name, BARS_1M.name}
