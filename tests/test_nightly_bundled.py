@@ -12,15 +12,26 @@ from rich.console import Console
 from jobs.nightly import print_summary, run_nightly
 from jobs.sources.bundled import bundled_bar_files
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
+from lake_schema import TABLES
 from lake_schema.quarantine import QUARANTINE
 
 
-@pytest.mark.slow
-def test_nightly_builds_every_price_layer_from_the_bundled_real_data(lake):
+@pytest.fixture(scope="module")
+def nightly(spark, tmp_path_factory):
+    """One nightly over the bundled data, as `make run` runs it: (lake, step reports, printed summary)."""
+    from jobs.resources.lake import Lake
+    from jobs.settings import Settings
+
+    lake = Lake(spark, Settings(lake_root=str(tmp_path_factory.mktemp("nightly") / "lake"), spark_master="local[2]"))
     out = io.StringIO()
     reports = run_nightly(lake, console=Console(file=out, width=200))
     print_summary(lake, reports, Console(file=out, width=200))
-    summary = out.getvalue()
+    return lake, reports, out.getvalue()
+
+
+@pytest.mark.slow
+def test_nightly_builds_every_price_layer_from_the_bundled_real_data(nightly):
+    lake, reports, summary = nightly
 
     for spec in (DAILY_BAR_LINES, BRONZE_DAILY_BARS, SYMBOLS, SILVER_DAILY_BARS, GOLD_DAILY_FEATURES, QUARANTINE):
         assert DeltaTable.is_deltatable(lake.uri(spec)), spec.name
@@ -47,3 +58,15 @@ def test_nightly_builds_every_price_layer_from_the_bundled_real_data(lake):
     assert by_day["2000-09-29"] == pytest.approx(-0.52, abs=0.01)
     assert lake.read(GOLD_DAILY_FEATURES).count() == silver.count()
     assert "Steps" in summary and "open_close_within_range=78" in summary
+
+
+@pytest.mark.slow
+def test_every_table_the_nightly_wrote_reads_back_through_delta_rs(nightly):
+    """Spark writes, delta-rs (the dashboard's and notebooks' reader) reads: same rows, same columns, every table."""
+    lake = nightly[0]
+    written = [spec for spec in TABLES.values() if lake.exists(spec)]
+    assert len(written) >= 10, [s.name for s in written]
+    for spec in written:
+        arrow = DeltaTable(lake.uri(spec)).to_pyarrow_table()
+        assert arrow.schema.names == spec.column_names, spec.name
+        assert arrow.num_rows == lake.read(spec).count() == lake.row_count(spec), spec.name

@@ -198,16 +198,16 @@ class Lake:
         version: int | None = None,
         filters: Sequence[PartitionFilter] | None = None,
     ) -> DataFrame:
-        """Rows of one table version. `where` prunes partitions; `filters` are row filters on any
+        """Rows of one table version (the latest unless `version` names one). `where` prunes partitions; `filters` are row filters on any
         column (same tuple form) that Delta also uses to skip files by their min/max statistics."""
         self._check_partition_filters(spec, where)
         for column, _, _ in filters or []:
             spec.column(column)  # a clear error for a typo
         self.ensure(spec)
-        reader = self.spark.read.format("delta")
-        if version is not None:
-            reader = reader.option("versionAsOf", version)
-        df = reader.load(self.uri(spec)).select(*spec.column_names)
+        # Always one pinned version: Spark re-runs a cached plan whose path a later write touches, and an
+        # unpinned plan would then see that write (a read, a cache, a write, then the cache, changes meaning).
+        pinned = self.version(spec) if version is None else version
+        df = self.spark.read.format("delta").option("versionAsOf", pinned).load(self.uri(spec)).select(*spec.column_names)
         conditions = [*(where or []), *(filters or [])]
         return df.where(filters_to_sql(conditions)) if conditions else df
 
