@@ -70,6 +70,16 @@ def nightly(
         out.print(f"nightly finished in {time.perf_counter() - began:.1f} s")
 
 
+def _tables(names: Optional[list[str]]):
+    """lake_schema specs by name (all when none), an unknown name being a usage error."""
+    from jobs.maintenance import chosen_tables
+
+    try:
+        return chosen_tables(names)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 def _maintenance_report(report) -> None:
     for line in [*report.notes, *(f"skipped {s}" for s in report.skipped)]:
         console.print(f"  {line}")
@@ -82,12 +92,9 @@ def optimize(
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
     """Compact each table's small files (Delta OPTIMIZE); the maintenance DAG runs it daily."""
-    from jobs.maintenance import chosen_tables, optimize_tables
+    from jobs.maintenance import optimize_tables
 
-    try:
-        specs = chosen_tables(table)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    specs = _tables(table)
     _maintenance_report(optimize_tables(open_lake(lake_root), specs))
 
 
@@ -99,12 +106,9 @@ def vacuum(
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
     """Delete files no recent table version references (Delta VACUUM): replaced data and killed writers' leftovers."""
-    from jobs.maintenance import chosen_tables, vacuum_tables
+    from jobs.maintenance import vacuum_tables
 
-    try:
-        specs = chosen_tables(table)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    specs = _tables(table)
     _maintenance_report(vacuum_tables(open_lake(lake_root), specs, retain_hours))
 
 

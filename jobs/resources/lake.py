@@ -260,7 +260,8 @@ class Lake:
         Delta refuses rows of `df` outside `where`."""
         self._check_partition_filters(spec, where)
         where_list = list(where) if where else None
-        return self._retrying(spec, "overwrite", lambda: self._write(spec, df, "overwrite", where_list, txn))
+        return self._retrying(spec, "overwrite", lambda: self._write(spec, df, "overwrite", where_list, txn),
+                              replannable=lambda: not self._reads_table(df, spec))
 
     def merge(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
         """Upsert `df` on the spec's merge key; the source wins where keys collide."""
@@ -344,12 +345,20 @@ class Lake:
             rows = int(metrics.get("numOutputRows", 0))
         return CommitResult(spec.name, operation, int(commit["version"]), rows)
 
-    def _retrying(self, spec: TableSpec, operation: str, attempt: Callable[[], CommitResult]) -> CommitResult:
-        """Run a write; when Delta reports a conflicting concurrent commit, run it again from a fresh read."""
+    def _retrying(self, spec: TableSpec, operation: str, attempt: Callable[[], CommitResult],
+                  replannable: Callable[[], bool] = lambda: True) -> CommitResult:
+        """Run a write; when Delta reports a conflicting concurrent commit, run it again from a fresh read,
+        unless `replannable` says running it again is unsafe: then a clear error."""
         for number in range(1, self.commit_attempts + 1):
             try:
                 return replace(attempt(), attempts=number)
             except CONFLICTS as exc:
+                if not replannable():
+                    raise ConcurrentWriteError(
+                        f"{operation} into {spec.name} lost to a concurrent commit ({type(exc).__name__}) and is not "
+                        "re-run: its data was computed from the table it replaces, so running it again would drop "
+                        "what that commit wrote. Write it as a merge, or serialise the writers of this table."
+                    ) from exc
                 if number == self.commit_attempts:
                     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     raise ConcurrentWriteError(
@@ -420,6 +429,12 @@ class Lake:
         if missing:
             raise ValueError(f"cannot write {spec.name}: the data lacks columns {missing}")
         return df.select([F.col(c.name).cast(spec.spark_type(c.name)).alias(c.name) for c in spec.columns])
+
+    def _reads_table(self, df: DataFrame, spec: TableSpec) -> bool:
+        """Whether `df` reads any file of `spec`'s table (asked only after a conflict: it lists the inputs)."""
+        root = self.uri(spec).rstrip("/") + "/"
+        return any(path.split(":", 1)[-1].lstrip("/").startswith(root.split(":", 1)[-1].lstrip("/"))
+                   for path in df.inputFiles())
 
     def _check_partition_filters(self, spec: TableSpec, where: Sequence[PartitionFilter] | None) -> None:
         for column, _, _ in where or []:

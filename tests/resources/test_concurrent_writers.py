@@ -82,12 +82,14 @@ def _merge_rows(rows):
 def test_merges_on_one_partition_conflict_and_are_replanned(lake, spark, tmp_path):
     base = [("k1", D1, 1.0), ("k2", D1, 1.0), ("k3", D1, 1.0), ("k4", D1, 1.0), ("m1", D2, 1.0)]
     table_dir = Path(lake.uri(EVENTS))
-    go = [tmp_path / "go0", tmp_path / "go1"]
+    go = [tmp_path / "go0", tmp_path / "go1", tmp_path / "go2"]
     steps = [
         # A merge allowed one attempt: losing the race is a clear error and leaves nothing behind.
         {"op": "merge", "rows": _merge_rows([("k1", D1, 10.0), ("a1", D1, 10.0)]), "attempts": 1, "wait": str(go[0])},
         # The same situation with retries: re-planned on top of the winner.
         {"op": "merge", "rows": _merge_rows([("k2", D1, 30.0), ("a2", D1, 30.0)]), "wait": str(go[1])},
+        # An overwrite computed from the very partition it replaces: re-running it would drop the rival's row.
+        {"op": "double", "days": [D1.isoformat()], "rows": [], "wait": str(go[2])},
     ]
     log = tmp_path / "writer-a.log"
     proc = start_worker({"lake_root": lake.settings.lake_root, "steps": steps}, log)
@@ -124,6 +126,7 @@ def test_merges_on_one_partition_conflict_and_are_replanned(lake, spark, tmp_pat
         assert contents(lake) == after_b  # nothing of the refused merge
 
         won = race(1, lambda: lake.merge(EVENTS, events(spark, [row("k2", D1, 40.0), row("k3", D1, 40.0)])))
+        unsafe = race(2, lambda: lake.append(EVENTS, events(spark, [row("c1", D1, 5.0)])))
         assert proc.wait(timeout=120) == 0
     finally:
         if proc.poll() is None:
@@ -134,11 +137,13 @@ def test_merges_on_one_partition_conflict_and_are_replanned(lake, spark, tmp_pat
     assert "conflicted with a concurrent commit" in output
     # Serial order: B's merges, then A's. Under the old commit (against the latest version, not the one
     # read) A would have dropped B's k3 = 40 and put k2 back to what A read.
-    assert contents(lake) == [("a2", D1, 30.0), ("b1", D1, 20.0), ("b2", D1, 20.0), ("k1", D1, 20.0),
+    assert unsafe["error"] == "ConcurrentWriteError", unsafe
+    assert "computed from the table it replaces" in unsafe["message"]  # not re-run: it would drop c1
+    assert contents(lake) == [("a2", D1, 30.0), ("b1", D1, 20.0), ("b2", D1, 20.0), ("c1", D1, 5.0), ("k1", D1, 20.0),
                               ("k2", D1, 30.0), ("k3", D1, 40.0), ("k4", D1, 1.0), ("m1", D2, 1.0)]
     commits = log_commits(str(table_dir))
-    last = commit_info(commits[-1])
-    assert won["version"] == len(commits) - 1 and last["readVersion"] == len(commits) - 2
+    merged = commit_info(commits[won["version"]])
+    assert won["version"] == len(commits) - 2 and merged["readVersion"] == won["version"] - 1  # c1 came after
     # The refused attempts' files were never committed: invisible, and VACUUM removes them.
     orphans = data_files(table_dir) - ever_added(table_dir)
     assert orphans and lake.vacuum(EVENTS, retain_hours=0) >= len(orphans)

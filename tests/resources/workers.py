@@ -15,6 +15,8 @@ import time
 from datetime import date, datetime, timezone
 from typing import Any
 
+from pyspark.sql import functions as F
+
 from jobs.resources.lake import Lake, Txn
 from jobs.settings import Settings
 from tests.resources.test_lake import EVENTS
@@ -46,7 +48,11 @@ def run(args: dict[str, Any]) -> None:
         )
         txn = Txn(step["txn"]) if step.get("txn") else None
         try:
-            if step["op"] == "merge":
+            if step["op"] == "double":  # a read-modify-write of the partitions it replaces
+                where = [("day", "in", [date.fromisoformat(d) for d in step["days"]])]
+                doubled = lake.read(EVENTS, where=where).withColumn("amount", F.col("amount") * 2)
+                result = lake.overwrite(EVENTS, doubled, where=where, txn=txn)
+            elif step["op"] == "merge":
                 result = lake.merge(EVENTS, df, txn=txn)
             elif step["op"] == "overwrite":
                 result = lake.overwrite(EVENTS, df, where=[("day", "in", [date.fromisoformat(d) for d in step["days"]])],
