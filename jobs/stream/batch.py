@@ -155,7 +155,8 @@ def _plan_and_take_bronze(lake: Lake, ctx: StreamContext, landed: list[LandedFil
     if missing:
         raise RuntimeError(f"batch {batch_id}'s plan under {ctx.plans.folder} names files Spark did not hand over "
                            f"({missing[:3]}); was the checkpoint folder edited?")
-    pending = [by_relative[rel] for rel in plan.files if rel not in _taken(lake, [by_relative[rel]])]
+    taken = _taken(lake, [by_relative[rel] for rel in plan.files])  # one log load for every planned file
+    pending = [by_relative[rel] for rel in plan.files if rel not in taken]
     parsed = _parse(lake.spark, pending) if pending else None
     lap = time.perf_counter()
     lost = []
