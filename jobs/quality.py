@@ -81,6 +81,9 @@ def to_quarantine(
         F.to_json(F.struct(*[F.col(c) for c in columns])).alias("record"),
         optional("source_file", "string").alias("source_file"),
         optional("line_number", "bigint").alias("line_number"),
+        optional("kafka_topic", "string").alias("kafka_topic"),
+        optional("kafka_partition", "int").alias("kafka_partition"),
+        optional("kafka_offset", "bigint").alias("kafka_offset"),
         optional("ingest_date", "date").alias("ingest_date"),
     ).select(*QUARANTINE.column_names)
 

@@ -19,6 +19,16 @@ class StepReport:
         """Count a commit's rows (a `Lake` CommitResult) under its table: a step may write a table many times."""
         self.tables[result.table] = self.tables.get(result.table, 0) + result.rows
 
+    def merge(self, other: "StepReport") -> None:
+        """Add another report's counts, skips and notes to this one (a step made of several)."""
+        for name, rows in other.tables.items():
+            self.tables[name] = self.tables.get(name, 0) + rows
+        self.add_quarantine(other.quarantined)
+        for rule, rows in other.warnings.items():
+            self.warnings[rule] = self.warnings.get(rule, 0) + rows
+        self.skipped.extend(other.skipped)
+        self.notes.extend(other.notes)
+
     def add_quarantine(self, counts: dict[str, int]) -> None:
         for reason, count in counts.items():
             self.quarantined[reason] = self.quarantined.get(reason, 0) + count

@@ -119,3 +119,10 @@ class TableSpec:
         for c in self.columns:
             parts.append(f"`{c.name}` {_SPARK_TYPES[c.type]}{'' if c.nullable else ' NOT NULL'}")
         return ", ".join(parts)
+
+
+KAFKA_LINEAGE = (
+    Column("kafka_topic", "string", False, "the Kafka record this row came from: topic,"),
+    Column("kafka_partition", "int", False, "partition"),
+    Column("kafka_offset", "long", False, "and offset"),
+)

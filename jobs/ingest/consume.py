@@ -1,0 +1,185 @@
+"""Kafka topic -> bronze with Spark's Kafka source: one code path for the nightly and the freshness stream.
+
+A `TopicSink` names a topic, the bronze table it feeds and the function that
+writes one batch of its records. `start_sink` runs it as a Structured Streaming
+query over Spark's native Kafka source, either `Trigger.AvailableNow` (take
+every record up to now, then stop: the nightly) or micro-batches on a timer
+(the freshness stream). Both use one checkpoint per topic and table, so the
+offsets Spark commits there are the single truth of what bronze has taken:
+whichever path takes a record, it lands once. Each batch's writes carry the
+Delta app transaction ``(kafka:<topic>-><table>, batch id + 1)``; a batch that
+Spark replays after a crash (same offsets, same id) is skipped where it
+committed. Two queries must never share a checkpoint at the same time, so each
+holds a lock on it for as long as it runs (`CheckpointLock`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from pyspark.sql import DataFrame
+from pyspark.sql.streaming import StreamingQuery
+
+from pyspark.sql import functions as F
+
+from jobs.ingest.records import kafka_records, record_key
+from jobs.ingest.topics import ensure_topics
+from jobs.resources.kafka import KafkaSettings, get_kafka_settings
+from jobs.quality import REASON, to_quarantine
+from jobs.resources.lake import Lake, Txn
+from jobs.steps import StepReport
+from lake_schema.quarantine import QUARANTINE
+from lake_schema.spec import TableSpec
+
+class CheckpointBusy(RuntimeError):
+    """Another query (the stream, or a nightly) is consuming into this checkpoint right now."""
+
+
+@dataclass(frozen=True)
+class TopicSink:
+    """One topic into one bronze table. `write(lake, records, txn, batch_id)` writes a batch (with `txn` on every
+    commit, so a replay is skipped) and returns its report."""
+
+    topic: str
+    table: TableSpec
+    write: Callable[[Lake, DataFrame, Txn, int], StepReport]
+
+    @property
+    def name(self) -> str:
+        return f"{self.topic}__{self.table.name}"
+
+    @property
+    def app_id(self) -> str:
+        return f"kafka:{self.topic}->{self.table.name}"
+
+
+def parsed_sink(topic: str, table: TableSpec, parse: Callable[[DataFrame], tuple[DataFrame, DataFrame]]) -> TopicSink:
+    """A sink whose batch parses its records (`parse` -> rows, rejects with reason and detail), quarantines the
+    rejects with their raw value and Kafka coordinates, and appends the rows; both commits carry the batch's txn."""
+
+    def write(lake: Lake, records: DataFrame, txn: Txn, batch_id: int) -> StepReport:
+        report = StepReport(f"{topic} batch {batch_id}")
+        records = records.cache()
+        try:
+            rows, rejected = parse(records)
+            counts = {r[REASON]: r["count"] for r in rejected.groupBy(REASON).count().collect()}
+            if counts:
+                report.add_quarantine(counts)
+                shaped = to_quarantine(rejected.withColumn("ingest_date", F.to_date("received_at")), target=table,
+                                       batch=F.lit(f"{txn.app_id}:{txn.version:06d}"), record_columns=["value"],
+                                       record_key=record_key())
+                report.add_written(lake.append(QUARANTINE, shaped, txn=txn))
+            result = lake.append(table, rows, txn=txn)
+            report.add_written(result)
+            if result.skipped:
+                report.skipped.append(f"{table.name} batch {batch_id} (a replay)")
+        finally:
+            records.unpersist()
+        return report
+
+    return TopicSink(topic, table, write)
+
+
+def checkpoint_location(lake: Lake, sink: TopicSink) -> str:
+    return f"{lake.settings.lake_root.rstrip('/')}/_checkpoints/kafka/{sink.name}"
+
+
+class CheckpointLock:
+    """An exclusive `flock` for one checkpoint, held while a query consumes into it.
+
+    The lock file lives beside a local lake's checkpoints, else in ~/.cache/pulselake/locks (remote lakes:
+    it then guards the queries of one machine; run the stream and the nightly on the same host)."""
+
+    def __init__(self, lake: Lake, sink: TopicSink) -> None:
+        location = checkpoint_location(lake, sink)
+        if lake.settings.lake_is_local:
+            self.path = Path(location.removeprefix("file://") + ".lock")
+        else:
+            digest = hashlib.sha256(location.encode()).hexdigest()[:16]
+            self.path = Path.home() / ".cache" / "pulselake" / "locks" / f"{sink.name}-{digest}.lock"
+        self.location = location
+        self._handle = None
+
+    def acquire(self, wait_s: float = 0.0) -> "CheckpointLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    handle.close()
+                    raise CheckpointBusy(f"{self.location} is in use by {holder}; one query at a time consumes "
+                                         "into a checkpoint (stop the stream, or let the nightly finish)") from None
+                time.sleep(0.5)
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # drops the lock
+            self._handle = None
+
+    def __enter__(self) -> "CheckpointLock":
+        return self if self._handle is not None else self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seconds: float = 5.0,
+               max_offsets_per_trigger: int | None = None, kafka: KafkaSettings | None = None,
+               on_batch: Callable[[int, StepReport], None] | None = None) -> StreamingQuery:
+    """Start the query on Spark's stream thread (the caller holds the checkpoint's lock)."""
+    kafka = kafka or get_kafka_settings()
+    ensure_topics(kafka.client_config(), [sink.topic], partitions=kafka.partitions)
+    reader = (lake.spark.readStream.format("kafka").options(**kafka.spark_options())
+              .option("subscribe", sink.topic).option("startingOffsets", "earliest").option("includeHeaders", "true"))
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    lake.ensure(sink.table)
+
+    def each_batch(batch: DataFrame, batch_id: int) -> None:
+        if batch.isEmpty():  # no records, no commits
+            return
+        report = sink.write(lake, kafka_records(batch), Txn(sink.app_id, batch_id + 1), batch_id)
+        if on_batch is not None:
+            on_batch(batch_id, report)
+
+    writer = (reader.load().writeStream.queryName(sink.name.replace(".", "_"))
+              .option("checkpointLocation", checkpoint_location(lake, sink)).foreachBatch(each_batch))
+    if available_now:
+        return writer.trigger(availableNow=True).start()
+    return writer.trigger(processingTime=f"{int(trigger_seconds * 1000)} milliseconds").start()
+
+
+def take(lake: Lake, sink: TopicSink, kafka: KafkaSettings | None = None, wait_s: float = 0.0) -> StepReport:
+    """Everything the topic holds that bronze has not taken yet, then stop (`Trigger.AvailableNow`)."""
+    started, report = time.perf_counter(), StepReport(f"bronze: {sink.topic} -> {sink.table.name}")
+    batches = 0
+
+    def merge(_: int, batch: StepReport) -> None:
+        nonlocal batches
+        batches += 1
+        report.tables.update({n: report.tables.get(n, 0) + rows for n, rows in batch.tables.items()})
+        report.add_quarantine(batch.quarantined)
+        report.skipped.extend(batch.skipped)
+
+    with CheckpointLock(lake, sink).acquire(wait_s):
+        start_sink(lake, sink, available_now=True, kafka=kafka, on_batch=merge).awaitTermination()
+    report.notes.append(f"{sink.topic}: {batches} batches" if batches else f"{sink.topic}: nothing new")
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
