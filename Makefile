@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 JARS := .jars
 JARS_STAMP := $(JARS)/jars.sha256
 
-.PHONY: help setup run test test-fast bench lock lock-jars clean-lake airflow browser notebooks dashboard audit
+.PHONY: help setup run test test-fast bench lock lock-jars clean-lake airflow browser notebooks dashboard audit kafka
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ dashboard: setup ## start the Streamlit dashboard on 127.0.0.1 (lake: env PULSEL
 
 airflow: setup ## start Airflow 3 on http://127.0.0.1:8080 (SQLite in .airflow/, login admin, password file printed)
 	$(BIN)/python -m jobs.orchestration.airflow_local
+
+kafka: setup ## start a local Kafka broker (KRaft, SASL PLAIN) on 127.0.0.1:$KAFKA_PORT (default 9092), data in .kafka/
+	$(BIN)/python -m jobs.resources.kafka_broker
 
 bench: setup ## run the benchmarks (not part of make test); results in bench/results/
 	$(BIN)/python -m bench

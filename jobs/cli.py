@@ -51,9 +51,10 @@ def nightly(
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="show Spark, TensorFlow and worker logs live; they always go to the log file"),
 ) -> None:
-    """Run the nightly pipeline (landing -> bronze -> silver -> gold) and print a summary.
+    """Run the nightly pipeline (collectors -> Kafka -> bronze -> silver -> gold) and print a summary.
 
-    Spark, TensorFlow and worker output goes to a log file in <lake>/_logs/ (./logs/ for a remote lake), whose path is printed last."""
+    Kafka: KAFKA_BOOTSTRAP_SERVERS, else the local broker on 127.0.0.1:KAFKA_PORT (started for the run when none
+    answers). Spark, TensorFlow and worker output goes to a log file in <lake>/_logs/ (./logs/ for a remote lake), whose path is printed last."""
     from jobs.resources.run_log import captured_output, quiet_tensorflow, run_log_path
 
     began = time.perf_counter()
@@ -63,10 +64,14 @@ def nightly(
     quiet_tensorflow()  # before anything imports TensorFlow; Spark's workers inherit it
     with captured_output(run_log_path(_settings(lake_root), "nightly"), verbose) as out:
         from jobs.nightly import print_summary, run_nightly
+        from jobs.resources.kafka import get_kafka_settings
+        from jobs.resources.local_kafka import kafka_for_run
 
-        lake = open_lake(lake_root, out)
-        reports = run_nightly(lake, first, last, out)
-        print_summary(lake, reports, out)
+        with kafka_for_run(get_kafka_settings()) as broker:
+            out.print(broker)
+            lake = open_lake(lake_root, out)
+            reports = run_nightly(lake, first, last, out)
+            print_summary(lake, reports, out)
         out.print(f"nightly finished in {time.perf_counter() - began:.1f} s")
 
 
@@ -110,6 +115,34 @@ def vacuum(
 
     specs = _tables(table)
     _maintenance_report(vacuum_tables(open_lake(lake_root), specs, retain_hours))
+
+
+@app.command()
+def status(
+    lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
+) -> None:
+    """Per Kafka topic: records retained, records bronze has not taken yet (consumer lag), and the age of the
+    newest record. Needs no Spark."""
+    from confluent_kafka import KafkaException
+
+    from jobs.ingest.lag import all_sinks, topic_lags
+    from jobs.insights.views import humanize_seconds
+    from jobs.resources.kafka import get_kafka_settings
+    from jobs.resources.lake import Lake
+
+    kafka = get_kafka_settings()
+    try:
+        lags = topic_lags(Lake(None, _settings(lake_root)), kafka, all_sinks())
+    except (KafkaException, RuntimeError) as exc:
+        console.print(f"[red]error:[/red] cannot reach Kafka at {kafka.bootstrap}: {exc}")
+        raise typer.Exit(code=1) from None
+    out = Table(title=f"Kafka at {kafka.bootstrap} -> lake")
+    for column in ("topic", "bronze table", "records", "not yet taken", "newest record"):
+        out.add_column(column, justify="right" if column in ("records", "not yet taken") else "left")
+    for lag in lags:
+        age = "-" if lag.newest_age_s is None else f"{humanize_seconds(lag.newest_age_s)} ago"
+        out.add_row(lag.topic, lag.table, f"{lag.retained:,}", f"{lag.waiting:,}", age)
+    Console().print(out)
 
 
 @app.command()

@@ -1,4 +1,7 @@
-"""The nightly pipeline: landing -> bronze -> silver -> gold, over the embedded data by default."""
+"""The nightly pipeline: collectors -> Kafka -> bronze -> silver -> gold, over the embedded data by default.
+
+The bundled daily-bar files are a file drop, not a collector: they keep their landing folder. Every
+collector (the Finnhub websocket and REST, Reddit) goes through Kafka."""
 
 from __future__ import annotations
 
@@ -15,9 +18,11 @@ from jobs.prices import pipeline as prices
 from jobs.reddit import pipeline as reddit
 from jobs.resources.lake import Lake
 from jobs.sentiment.spark_job import sentiment_step
+from jobs.ingest.consume import take
+from jobs.ingest.rest_answers import bronze_rest, collect_replay_rest
 from jobs.steps import StepReport
-from jobs.trades.bronze import bronze_trades
-from jobs.trades.pipeline import silver_trades
+from jobs.stream.batch import trades_sink
+from jobs.trades.pipeline import REPLAY_DAY, REPLAY_SYMBOLS, collect_replay_trades, silver_trades
 from lake_schema import TABLES
 
 
@@ -39,11 +44,15 @@ def run_nightly(lake: Lake, start: date | None = None, end: date | None = None, 
         ("plan: months to rebuild", months_step),
         ("silver: validate and deduplicate bars", lambda: prices.silver(lake, months)),
         ("gold: daily features", lambda: prices.gold(lake, months)),
-        ("reddit: replay corpus -> landing (praw, loopback)", lambda: reddit.collect_replay_corpus(lake)),
-        ("bronze: reddit posts and comments", lambda: reddit.bronze_reddit(lake)),
+        ("reddit: replay corpus -> Kafka (praw, loopback)", lambda: reddit.collect_replay_corpus(lake)),
+        ("bronze: reddit posts and comments from Kafka", lambda: reddit.bronze_reddit(lake)),
         ("silver: reddit merged on id", lambda: reddit.silver_reddit(lake)),
         ("silver: post sentiment (default scorer)", lambda: sentiment_step(lake)),
-        ("bronze: trades from landing", lambda: bronze_trades(lake)),
+        ("finnhub: a bundled trading day -> Kafka (websocket, loopback)", lambda: collect_replay_trades(lake)),
+        ("finnhub: quotes, profiles, candles -> Kafka (REST, loopback)",
+         lambda: collect_replay_rest(REPLAY_SYMBOLS, REPLAY_DAY.replace(day=1), REPLAY_DAY)),
+        ("bronze: Finnhub REST answers from Kafka", lambda: bronze_rest(lake)),
+        ("bronze + silver + bars: trades from Kafka", lambda: take(lake, trades_sink())),
         ("silver + gold: trades, 1-minute and daily bars for closed days", lambda: silver_trades(lake)),
         ("gold: sentiment per day, post price windows, lead-lag", lambda: gold_sentiment.build(lake)),
         ("models: walk-forward train + evaluate + register", lambda: models.train_and_evaluate(lake)),
@@ -64,6 +73,15 @@ def run_nightly(lake: Lake, start: date | None = None, end: date | None = None, 
 def table_row_counts(lake: Lake, names: list[str]) -> dict[str, int]:
     """Live row counts read from the Delta log statistics (no data scan)."""
     return {name: lake.row_count(TABLES[name]) for name in names}
+
+
+def topic_summary() -> str:
+    """How many records each topic holds (everything the collectors sent through Kafka and it retains)."""
+    from jobs.ingest.topics import ALL_TOPICS, record_count
+    from jobs.resources.kafka import get_kafka_settings
+
+    kafka = get_kafka_settings()
+    return "Kafka records per topic: " + ", ".join(f"{t}={record_count(kafka, t):,}" for t in ALL_TOPICS)
 
 
 def print_summary(lake: Lake, reports: list[StepReport], console: Console) -> None:
@@ -97,6 +115,7 @@ def print_summary(lake: Lake, reports: list[StepReport], console: Console) -> No
         notes = "; ".join(report.notes + report.skipped[:3] + ([f"+{len(report.skipped) - 3} more skipped"] if len(report.skipped) > 3 else []))
         steps.add_row(report.step, f"{report.seconds:.1f}", notes)
     console.print(steps)
+    console.print(topic_summary())
     if quarantined:
         console.print("Quarantined this run (bronze.quarantine): " + ", ".join(f"{k}={v:,}" for k, v in sorted(quarantined.items())))
     else:

@@ -1,20 +1,19 @@
 """Reddit posts and comments: every fetch kept in bronze, one current row per id in silver."""
 
-from lake_schema.spec import Column, Rule, TableSpec
+from lake_schema.spec import KAFKA_LINEAGE, Column, Rule, TableSpec
 
 _FETCH_LINEAGE = (
     Column("listing", "string", True, "how it was found: new, hot, top or comments"),
     Column("fetched_at", "timestamp", False, "when the collector fetched it"),
-    Column("source_file", "string", False, "landed NDJSON file, relative to the landing zone"),
-    Column("line_number", "long", False, "1-based line in that file"),
-    Column("ingest_date", "date", False, "fetch date (UTC): the landing partition"),
+    *KAFKA_LINEAGE,
+    Column("ingest_date", "date", False, "fetch date (UTC): the partition"),
 )
 
 BRONZE_REDDIT_POSTS = TableSpec(
     name="bronze.reddit_posts",
-    description="Every fetch of a Reddit post as landed, typed; re-collections add rows (silver merges them).",
+    description="Every fetch of a Reddit post as collected, typed; re-collections add rows (silver merges them).",
     columns=(
-        Column("record_id", "string", False, "landed file and line: one per fetched post"),
+        Column("record_id", "string", False, "Kafka record: one per fetched post"),
         Column("post_id", "string", False, "base36 id without the t3_ prefix"),
         Column("subreddit", "string", False),
         Column("author", "string", True, "NULL when the account is deleted"),
@@ -36,9 +35,9 @@ BRONZE_REDDIT_POSTS = TableSpec(
 
 BRONZE_REDDIT_COMMENTS = TableSpec(
     name="bronze.reddit_comments",
-    description="Every fetch of a Reddit comment as landed, typed; re-collections add rows.",
+    description="Every fetch of a Reddit comment as collected, typed; re-collections add rows.",
     columns=(
-        Column("record_id", "string", False, "landed file and line: one per fetched comment"),
+        Column("record_id", "string", False, "Kafka record: one per fetched comment"),
         Column("comment_id", "string", False, "base36 id without the t1_ prefix"),
         Column("post_id", "string", False, "the submission it belongs to (no prefix)"),
         Column("parent_id", "string", False, "fullname of the parent: t3_<post> or t1_<comment>"),

@@ -1,20 +1,19 @@
 """The tick path: trades from the Finnhub stream and the 1-minute bars built from them."""
 
-from lake_schema.spec import Column, Rule, TableSpec
+from lake_schema.spec import KAFKA_LINEAGE, Column, Rule, TableSpec
 
 BRONZE_TRADES = TableSpec(
     name="bronze.trades",
-    description="Trades parsed from landed websocket frames, one row per trade, with lineage.",
+    description="Trades parsed from the websocket frames in Kafka's finnhub.trades, one row per trade, each traced to its record.",
     columns=(
-        Column("record_id", "string", False, "landing file, line and position in the frame: one per received trade"),
+        Column("record_id", "string", False, "Kafka record and position in the frame: one per received trade"),
         Column("symbol", "string", False),
         Column("price", "double"),
         Column("volume", "double"),
         Column("trade_ts", "timestamp", False, "exchange time (Finnhub's t, ms since epoch)"),
         Column("conditions", "array<string>"),
-        Column("received_at", "timestamp", False),
-        Column("source_file", "string", False),
-        Column("line_number", "long", False),
+        Column("received_at", "timestamp", False, "when the collector received the frame"),
+        *KAFKA_LINEAGE,
         Column("trade_date", "date", False),
     ),
     partition_by=("trade_date",),

@@ -312,7 +312,7 @@ else:
 if quarantine is not None and quarantine.limit(1).count():
     examples = (quarantine.groupBy("reason").agg(F.first("detail").alias("example_detail"),
                                                  F.first("record_key").alias("example_key"),
-                                                 F.first("source_file").alias("source_file"))
+                                                 F.first(F.coalesce("kafka_topic", "source_file")).alias("source"))
                 .orderBy("reason").toPandas())
     display(examples)
 else:

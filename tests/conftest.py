@@ -33,6 +33,18 @@ def settings(tmp_path):
     return Settings(lake_root=str(tmp_path / "lake"), spark_master="local[2]")
 
 
+from tests.kafka_fixture import kafka_broker  # noqa: E402,F401  (one real broker per test session)
+
+
+@pytest.fixture
+def kafka(kafka_broker):  # noqa: F811
+    """The session broker's KafkaSettings, also as the environment, with this test's own topics."""
+    from tests.kafka_records import kafka_environment
+
+    with kafka_environment(kafka_broker) as settings:
+        yield settings
+
+
 @pytest.fixture
 def lake(spark, settings):
     from jobs.resources.lake import Lake

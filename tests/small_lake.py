@@ -135,18 +135,23 @@ def _write_reddit(lake) -> None:
         lake.overwrite(spec, lake.spark.createDataFrame(_full_rows(spec, rows), schema=spec.spark_ddl()))
 
 
-def _write_trades(lake) -> None:
+def bronze_trades_fixture(spark):
+    """tests/trades/fixtures/bronze_trades.csv as bronze.trades rows (shared with the trades tests)."""
     from pyspark.sql import functions as F
 
+    raw = spark.read.option("header", True).csv(str(TESTS / "trades" / "fixtures" / "bronze_trades.csv"))
+    return raw.select(
+        "record_id", "symbol", F.col("price").cast("double").alias("price"), F.col("volume").cast("double").alias("volume"),
+        F.to_timestamp("trade_ts").alias("trade_ts"), F.split("conditions", ";").alias("conditions"),
+        F.to_timestamp("received_at").alias("received_at"), "kafka_topic",
+        F.col("kafka_partition").cast("int").alias("kafka_partition"), F.col("kafka_offset").cast("long").alias("kafka_offset"),
+        F.to_date(F.to_timestamp("trade_ts")).alias("trade_date"),
+    )
+
+
+def _write_trades(lake) -> None:
     from jobs.trades.silver import build_silver_trades
     from lake_schema.trades import SILVER_TRADES
 
-    raw = lake.spark.read.option("header", True).csv(str(TESTS / "trades" / "fixtures" / "bronze_trades.csv"))
-    bronze = raw.select(
-        "record_id", "symbol", F.col("price").cast("double").alias("price"), F.col("volume").cast("double").alias("volume"),
-        F.to_timestamp("trade_ts").alias("trade_ts"), F.split("conditions", ";").alias("conditions"),
-        F.to_timestamp("received_at").alias("received_at"), "source_file", F.col("line_number").cast("long").alias("line_number"),
-        F.to_date(F.to_timestamp("trade_ts")).alias("trade_date"),
-    )
-    silver, _ = build_silver_trades(bronze)
+    silver, _ = build_silver_trades(bronze_trades_fixture(lake.spark))
     lake.append(SILVER_TRADES, silver)

@@ -13,19 +13,22 @@ from jobs.nightly import print_summary, run_nightly
 from jobs.sources.bundled import bundled_bar_files
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
 from lake_schema import TABLES
+from tests.kafka_records import kafka_environment
 from lake_schema.quarantine import QUARANTINE
 
 
 @pytest.fixture(scope="module")
-def nightly(spark, tmp_path_factory):
-    """One nightly over the bundled data, as `make run` runs it: (lake, step reports, printed summary)."""
+def nightly(spark, tmp_path_factory, kafka_broker):
+    """One nightly over the bundled data, as `make run` runs it (collectors through a real Kafka broker):
+    (lake, step reports, printed summary)."""
     from jobs.resources.lake import Lake
     from jobs.settings import Settings
 
     lake = Lake(spark, Settings(lake_root=str(tmp_path_factory.mktemp("nightly") / "lake"), spark_master="local[2]"))
     out = io.StringIO()
-    reports = run_nightly(lake, console=Console(file=out, width=200))
-    print_summary(lake, reports, Console(file=out, width=200))
+    with kafka_environment(kafka_broker):
+        reports = run_nightly(lake, console=Console(file=out, width=200))
+        print_summary(lake, reports, Console(file=out, width=200))
     return lake, reports, out.getvalue()
 
 
@@ -70,3 +73,17 @@ def test_every_table_the_nightly_wrote_reads_back_through_delta_rs(nightly):
         arrow = DeltaTable(lake.uri(spec)).to_pyarrow_table()
         assert arrow.schema.names == spec.column_names, spec.name
         assert arrow.num_rows == lake.read(spec).count() == lake.row_count(spec), spec.name
+
+
+@pytest.mark.slow
+def test_every_table_has_rows_and_the_summary_counts_each_topic(nightly):
+    """After `make run` a new user finds no empty table: trades, REST answers and Reddit came through Kafka."""
+    lake, reports, summary = nightly
+    empty = [name for name, spec in TABLES.items() if name != QUARANTINE.name and lake.row_count(spec) == 0]
+    assert not empty, f"empty after the nightly: {empty}"
+    counts = dict(part.split("=") for part in summary.split("Kafka records per topic: ")[1].splitlines()[0].split(", "))
+    assert set(counts) == {"finnhub.trades", "finnhub.quotes", "finnhub.profiles", "finnhub.candles", "reddit.posts",
+                           "reddit.comments"}
+    assert all(int(n.replace(",", "")) > 0 for n in counts.values()), counts
+    trades = lake.read(TABLES["bronze.trades"])
+    assert trades.count() == trades.select("kafka_topic", "kafka_partition", "kafka_offset", "record_id").distinct().count()

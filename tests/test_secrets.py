@@ -63,7 +63,7 @@ def leaks(data: bytes) -> set[str]:
 
 def scan(folders: list[Path]) -> tuple[dict[str, int], dict[str, set[str]]]:
     """Every file under `folders`, as bytes; Parquet also decoded (its pages may be compressed)."""
-    counts: dict[str, int] = {"files": 0, "parquet": 0, "delta_log": 0, "landed": 0, "logs": 0, "bytes": 0}
+    counts: dict[str, int] = {"files": 0, "parquet": 0, "delta_log": 0, "checkpoint": 0, "logs": 0, "bytes": 0}
     found: dict[str, set[str]] = {}
     for folder in folders:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -72,7 +72,7 @@ def scan(folders: list[Path]) -> tuple[dict[str, int], dict[str, set[str]]]:
             counts["bytes"] += len(data)
             counts["parquet"] += path.suffix == ".parquet"
             counts["delta_log"] += "_delta_log" in path.parts
-            counts["landed"] += path.suffix == ".ndjson"
+            counts["checkpoint"] += "_checkpoints" in path.parts
             counts["logs"] += path.suffix == ".log"
             if path.suffix == ".parquet":
                 data += json.dumps(pq.read_table(path).to_pylist(), default=str).encode()
@@ -124,7 +124,9 @@ def test_redact_masks_raw_and_url_encoded_forms():
 
 
 @pytest.mark.slow
-def test_no_key_in_any_output_log_or_lake_file(tmp_path):
+def test_no_key_in_any_output_log_or_lake_file(tmp_path, kafka):
+    # The Kafka password (every collector and Spark use it) must not be written down either.
+    NEEDLES.update({form: "kafka password" for form in forms(kafka.password())})
     lake, work = tmp_path / "lake", tmp_path / "work"
     for folder in ("home", "tmp", "spark"):
         (work / folder).mkdir(parents=True)
@@ -154,7 +156,7 @@ def test_no_key_in_any_output_log_or_lake_file(tmp_path):
 
         # The right keys: everything is served and landed.
         code, out = runner.run("trades", ["-m", "jobs.cli", "ingest", "trades", "--symbols", "AAPL,MSFT",
-                                          "--duration", "4s", "--max-file-age", "1s", "--verbose"])
+                                          "--duration", "4s", "--verbose"])
         assert code == 0, out
         assert len(ws.sent) == 40
         code, out = runner.run("quote", ["-m", "jobs.cli", "ingest", "quote", "AAPL,MSFT"])
@@ -200,7 +202,7 @@ def test_no_key_in_any_output_log_or_lake_file(tmp_path):
 
     counts, found = scan([lake, work])
     assert found == {}, f"secrets written to disk: {found}"
-    # The scan saw what the run wrote: landed files, Parquet data, Delta logs, every command's output.
-    assert counts["landed"] >= 4 and counts["parquet"] >= 5 and counts["delta_log"] >= 5, counts
+    # The scan saw what the run wrote: Kafka checkpoints, Parquet data, Delta logs, every command's output.
+    assert counts["checkpoint"] >= 4 and counts["parquet"] >= 5 and counts["delta_log"] >= 5, counts
     assert counts["logs"] >= 2 * runner.count, counts
     assert (work / "llm_cache.sqlite").stat().st_size > 0

@@ -23,13 +23,13 @@ CREATE OR REPLACE TABLE silver AS
 WITH keyed AS (
   SELECT *, sha256(concat_ws('|', symbol, CAST(epoch_us(trade_ts) AS VARCHAR), CAST(price AS VARCHAR),
                    CAST(volume AS VARCHAR), array_to_string(conditions, ','),
-                   CAST(row_number() OVER (PARTITION BY source_file, line_number, symbol, trade_ts, price, volume, conditions
+                   CAST(row_number() OVER (PARTITION BY kafka_topic, kafka_partition, kafka_offset, symbol, trade_ts, price, volume, conditions
                                            ORDER BY record_id) AS VARCHAR))) AS trade_key
   FROM read_parquet('{source}/*.parquet')
   WHERE price > 0 AND volume >= 0 AND trade_ts <= received_at + INTERVAL 5 SECOND
 )
 SELECT * EXCLUDE (copy) FROM (
-  SELECT *, row_number() OVER (PARTITION BY trade_key ORDER BY received_at, source_file, line_number, record_id) AS copy FROM keyed
+  SELECT *, row_number() OVER (PARTITION BY trade_key ORDER BY received_at, kafka_topic, kafka_partition, kafka_offset, record_id) AS copy FROM keyed
 ) WHERE copy = 1;
 COPY (
   SELECT symbol, date_trunc('minute', trade_ts) AS minute_start,

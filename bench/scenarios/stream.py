@@ -1,12 +1,17 @@
 """Scenario 4: the micro-batch stream at a sustained arrival rate (1k and 5k trades/s by default).
 
-A writer thread plays the collector: it stamps Finnhub-shaped trade frames with their receive time
-and lands them through the collector's own `LandingWriter`, rolled every second, at the target rate.
-The stream runs in this process (trigger every PULSELAKE_BENCH_STREAM_TRIGGER seconds, default 1),
-warmed up first on two seconds of light traffic so the numbers are the steady state, not JIT warm-up.
-A trade's delay runs from its receive time to the moment the silver commit holding it returned
-(readable from then on); the sustained rate is trades in silver over the time from the first landing
-to the last silver commit (so a short run understates it: the final drain counts).
+A producer thread plays the collector: it stamps Finnhub-shaped trade frames with their receive time
+and sends them to Kafka's finnhub.trades through the collector's own `Publisher` (key: the frame's
+first symbol; receipt time in a header), at the target rate. The broker is the one
+KAFKA_BOOTSTRAP_SERVERS names (with KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD), else a local
+`KafkaBroker` the scenario starts in its scratch folder. The stream (`start_stream`) runs in this
+process (trigger every PULSELAKE_BENCH_STREAM_TRIGGER seconds, default 1), warmed up first on two
+seconds of light traffic (after taking whatever the topic already held) so the numbers are the
+steady state, not JIT warm-up. A trade's delay runs from its receive time to the moment the silver
+commit holding it returned (`BatchReport.silver_visible_at`; which commit holds which trade is read
+from silver's Delta log: the files each batch's commit added, found by the batch's app transaction).
+The sustained rate is trades in silver over the time from the first send to the last silver commit
+(so a short run understates it: the final drain counts).
 Knobs: PULSELAKE_BENCH_STREAM_SECONDS (default 120), PULSELAKE_BENCH_STREAM_RATES (default 1000,5000).
 `sizes` (row counts for the batch scenarios) does not apply here.
 """
@@ -16,18 +21,25 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
+import socket
 import threading
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from bench.timing import jvm_peak_heap_mib
-from jobs.ingest.finnhub_ws import TRADES_STREAM
-from jobs.ingest.landing import LandingWriter, iso, landing_root, utc_now
+from jobs.ingest.finnhub_ws import frame_key
+from jobs.ingest.publish import Publisher, utc_now
+from jobs.ingest.topics import FINNHUB_TRADES, record_count
+from jobs.resources.kafka import KafkaSettings, get_kafka_settings
 from jobs.resources.lake import Lake
 from jobs.settings import Settings
-from jobs.stream.batch import BatchReport
+from jobs.stream.batch import BatchReport, trades_sink
 from jobs.stream.query import StreamConfig, start_stream
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import SILVER_TRADES
@@ -35,19 +47,21 @@ from lake_schema.trades import SILVER_TRADES
 TRADES_PER_FRAME = 10
 SYMBOLS = [f"S{i:03d}" for i in range(200)]
 DRAIN_TIMEOUT_S = 600
+_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 
 
-class FileWriter(threading.Thread):
-    """Lands frames at `rate` trades/s for `seconds`, recording (receive time, trades) per landed file."""
+class FrameProducer(threading.Thread):
+    """Sends frames at `rate` trades/s for `seconds` to finnhub.trades, as the websocket collector does."""
 
-    def __init__(self, landing: Path, rate: int, seconds: float, seed: int = 11) -> None:
+    def __init__(self, settings: KafkaSettings, rate: int, seconds: float, seed: int = 11) -> None:
         super().__init__(daemon=True)
-        self.landing, self.rate, self.seconds = landing, rate, seconds
+        self.settings, self.rate, self.seconds = settings, rate, seconds
         self.rng = random.Random(seed)
         self.prices = {s: 50.0 + i for i, s in enumerate(SYMBOLS)}
-        self.files: dict[str, list[tuple[float, int]]] = {}  # relative path -> [(received epoch s, trades)]
         self.started_at = self.stopped_at = 0.0
-        self.trades = 0
+        self.trades = self.records = 0
+        self.publish: dict = {}
+        self.error: BaseException | None = None
 
     def _frame(self, received: float, count: int) -> str:
         data = []
@@ -59,79 +73,155 @@ class FileWriter(threading.Thread):
         return json.dumps({"type": "trade", "data": data})
 
     def run(self) -> None:
-        writer = LandingWriter(self.landing, TRADES_STREAM, max_age_s=1.0, prefix="trades")
-        pending: list[tuple[float, int]] = []
-        self.started_at = time.time()
-        while (now := time.time()) < self.started_at + self.seconds:
-            due = int(self.rate * (now - self.started_at)) - self.trades
-            while due > 0:
-                count = min(TRADES_PER_FRAME, due)
-                stamp = utc_now()
-                writer.write({"received_at": iso(stamp), "frame": self._frame(stamp.timestamp(), count)}, stamp.date())
-                pending.append((stamp.timestamp(), count))
-                self.trades += count
-                due -= count
-            finished = len(writer.finished)
-            writer.maybe_roll()
-            if len(writer.finished) > finished:
-                self._landed(writer.finished[-1], pending)
-                pending = []
-            time.sleep(0.02)
-        finished = len(writer.finished)
-        writer.close()
-        if len(writer.finished) > finished:
-            self._landed(writer.finished[-1], pending)
-        self.stopped_at = time.time()
-
-    def _landed(self, path: Path, lines: list[tuple[float, int]]) -> None:
-        self.files[path.relative_to(self.landing).as_posix()] = lines
+        try:
+            publisher = Publisher(self.settings, "bench", topics=(FINNHUB_TRADES,))
+            self.started_at = time.time()
+            while (now := time.time()) < self.started_at + self.seconds:
+                due = int(self.rate * (now - self.started_at)) - self.trades
+                while due > 0:
+                    count = min(TRADES_PER_FRAME, due)
+                    stamp = utc_now()
+                    value = self._frame(stamp.timestamp(), count)
+                    publisher.send(FINNHUB_TRADES, frame_key(value), value, stamp)
+                    self.records += 1
+                    self.trades += count
+                    due -= count
+                publisher.poll(0)
+                time.sleep(0.02)  # frames of up to TRADES_PER_FRAME trades, as before
+            self.publish = publisher.close(120).summary()  # every record acknowledged
+            self.stopped_at = time.time()
+        except BaseException as exc:  # noqa: BLE001  (reported by the caller)
+            self.error = exc
 
 
-def _write(writer: FileWriter) -> FileWriter:
-    writer.start()
-    writer.join()
-    return writer
+def _produce(settings: KafkaSettings, rate: int, seconds: float, seed: int = 11) -> FrameProducer:
+    producer = FrameProducer(settings, rate, seconds, seed)
+    producer.start()
+    producer.join()
+    if producer.error is not None:
+        raise RuntimeError(f"the bench producer failed: {producer.error}") from producer.error
+    return producer
 
 
-def _until_taken(writer: FileWriter, reports: list[BatchReport]) -> None:
+def _until_taken(records: int, reports: list[BatchReport], stream) -> None:
     deadline = time.time() + DRAIN_TIMEOUT_S
-    while not set(writer.files) <= {f for r in reports for f in r.taken} and time.time() < deadline:
+    while sum(r.records for r in reports) < records and time.time() < deadline:
+        if not stream.query.isActive:
+            raise RuntimeError(f"the stream stopped: {stream.query.exception()}")
         time.sleep(0.2)
 
 
-def measure(lake: Lake, rate: int, seconds: float, trigger_s: float) -> dict:
-    landing = landing_root(lake.settings)
-    reports: list[BatchReport] = []
-    query = start_stream(lake, StreamConfig(query_name=f"bench_{rate}", trigger_seconds=trigger_s),
-                         on_batch=reports.append)
+def _free_ports(count: int) -> list[int]:
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` set in os.environ (what `start_stream` reads Kafka's settings from), restored afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    get_kafka_settings.cache_clear()
     try:
-        _until_taken(_write(FileWriter(landing, 100, 2.0, seed=1)), reports)  # warm-up: JIT, Python workers
-        warm = len(reports)
-        writer = _write(FileWriter(landing, rate, seconds))
-        _until_taken(writer, reports)
+        yield
     finally:
-        query.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_kafka_settings.cache_clear()
+
+
+@contextmanager
+def kafka_for_bench(workdir: Path) -> Iterator[bool]:
+    """KAFKA_BOOTSTRAP_SERVERS' broker when set (yields False), else a local broker in `workdir` (yields True)."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield False
+        return
+    from jobs.resources.kafka_broker import KafkaBroker
+
+    port, controller_port = _free_ports(2)
+    password = secrets.token_urlsafe(16)
+    with KafkaBroker(workdir / "kafka", port, controller_port, username="bench", password=password, heap="1g") as broker:
+        with _environment({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_SASL_USERNAME": "bench",
+                           "KAFKA_SASL_PASSWORD": password}):
+            yield True
+
+
+@contextmanager
+def _topics_of_its_own(prefix: str | None) -> Iterator[KafkaSettings]:
+    """The settings with KAFKA_TOPIC_PREFIX=`prefix` (on the scenario's own broker: each rate starts from an empty
+    topic); None keeps the configured topics (another broker: whatever they hold is taken in the warm-up)."""
+    if prefix is None:
+        get_kafka_settings.cache_clear()
+        yield get_kafka_settings()
+        return
+    with _environment({"KAFKA_TOPIC_PREFIX": prefix}):
+        yield get_kafka_settings()
+
+
+def silver_commits(lake: Lake, app_id: str) -> dict[int, list[str]]:
+    """{txn version: data files it added} for silver's commits carrying app transaction `app_id`."""
+    log = Path(lake.uri(SILVER_TRADES).removeprefix("file://")) / "_delta_log"
+    commits: dict[int, list[str]] = {}
+    for path in sorted(log.glob("*.json")):
+        actions = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        versions = [a["txn"]["version"] for a in actions if "txn" in a and a["txn"].get("appId") == app_id]
+        if versions:
+            commits[int(versions[0])] = [a["add"]["path"] for a in actions if "add" in a]
+    return commits
+
+
+def _delays(lake: Lake, reports: list[BatchReport]) -> np.ndarray:
+    """Seconds from each silver trade's receipt to its batch's silver commit, for the batches in `reports`."""
+    visible = {r.batch_id + 1: r.silver_visible_at for r in reports if r.silver_visible_at}
+    table = Path(lake.uri(SILVER_TRADES).removeprefix("file://"))
+    delays = []
+    for version, files in silver_commits(lake, trades_sink().app_id).items():
+        if version not in visible:
+            continue
+        for name in files:
+            received = pq.read_table(table / name, columns=["received_at"]).column("received_at")
+            per_second = _PER_SECOND[received.type.unit]  # INT96 reads as ns, TIMESTAMP_MICROS as us (UTC both)
+            delays.append(visible[version] - received.cast("int64").to_numpy(zero_copy_only=False) / per_second)
+    return np.concatenate(delays) if delays else np.array([])
+
+
+def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trigger_s: float) -> dict:
+    backlog = record_count(settings, FINNHUB_TRADES)  # a fresh lake takes the topic from its start
+    reports: list[BatchReport] = []
+    stream = start_stream(lake, StreamConfig(trigger_seconds=trigger_s), on_batch=reports.append)
+    try:
+        warm_up = _produce(settings, 100, 2.0, seed=1)  # JIT, Python workers, and whatever the topic held
+        _until_taken(backlog + warm_up.records, reports, stream)
+        warm = len(reports)
+        producer = _produce(settings, rate, seconds)
+        _until_taken(backlog + warm_up.records + producer.records, reports, stream)
+    finally:
+        stream.stop()
     reports = reports[warm:]
-    visible = {f: r.silver_visible_at for r in reports for f in r.taken if r.silver_visible_at}
-    delays = np.concatenate([
-        np.repeat([visible[f] - received for received, _ in lines], [n for _, n in lines])
-        for f, lines in writer.files.items() if f in visible
-    ] or [np.array([])])
-    last_commit = max(visible.values()) if visible else float("nan")
+    delays = _delays(lake, reports)
+    visible_at = [r.silver_visible_at for r in reports if r.silver_visible_at]
+    last_commit = max(visible_at) if visible_at else float("nan")
     in_silver = sum(r.tables.get(SILVER_TRADES.name, 0) for r in reports)
     quarantined = sum(r.tables.get(QUARANTINE.name, 0) for r in reports)  # e.g. identical prints in two frames
-    batch_seconds = [r.seconds for r in reports if r.taken]
+    batch_seconds = [r.seconds for r in reports if r.records]
     steps: dict[str, list[float]] = {}
     for r in reports:
         for step, step_s in r.step_seconds.items():
             steps.setdefault(step, []).append(step_s)
     return {
         "scenario": "stream", "target_trades_per_s": rate, "seconds": seconds, "trigger_s": trigger_s,
-        "trades_landed": writer.trades, "files_landed": len(writer.files),
-        "files_unprocessed": len(set(writer.files) - set(visible)), "trades_in_silver": in_silver,
-        "rows_quarantined": quarantined,
-        "sustained_trades_per_s": round(in_silver / (last_commit - writer.started_at)) if visible else 0,
-        "drain_after_writer_stop_s": round(last_commit - writer.stopped_at, 1) if visible else None,
+        "trades_sent": producer.trades, "records_sent": producer.records,
+        "records_untaken": producer.records - sum(r.records for r in reports), "backlog_records": backlog,
+        "trades_in_silver": in_silver, "rows_quarantined": quarantined,
+        "sustained_trades_per_s": round(in_silver / (last_commit - producer.started_at)) if visible_at else 0,
+        "drain_after_writer_stop_s": round(last_commit - producer.stopped_at, 1) if visible_at else None,
+        "trades_timed": int(delays.size),  # silver trades whose commit was found (should equal trades_in_silver)
         "delay_p50_s": round(float(np.percentile(delays, 50)), 2) if delays.size else None,
         "delay_p95_s": round(float(np.percentile(delays, 95)), 2) if delays.size else None,
         "delay_max_s": round(float(delays.max()), 2) if delays.size else None,
@@ -139,6 +229,7 @@ def measure(lake: Lake, rate: int, seconds: float, trigger_s: float) -> dict:
         "batch_mean_s": round(float(np.mean(batch_seconds)), 2) if batch_seconds else None,
         "batch_max_s": round(float(np.max(batch_seconds)), 2) if batch_seconds else None,
         "mean_step_s": ", ".join(f"{step} {np.mean(v):.2f}" for step, v in steps.items()),  # where a batch's time goes
+        "producer_max_delivery_s": producer.publish.get("max_delivery_s"),
         "jvm_peak_heap_mib": jvm_peak_heap_mib(lake.spark),
     }
 
@@ -148,7 +239,11 @@ def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
     rates = [int(r) for r in os.environ.get("PULSELAKE_BENCH_STREAM_RATES", "1000,5000").split(",")]
     trigger_s = float(os.environ.get("PULSELAKE_BENCH_STREAM_TRIGGER", "1"))
     results = []
-    for rate in rates:
-        lake = Lake(spark, Settings(lake_root=str(workdir / f"stream_{rate}"), spark_master=spark.sparkContext.master))
-        results.append(measure(lake, rate, seconds, trigger_s))
+    with kafka_for_bench(workdir) as local:
+        for rate in rates:
+            with _topics_of_its_own(f"bench{rate}." if local else None) as settings:
+                lake = Lake(spark, Settings(lake_root=str(workdir / f"stream_{rate}"),
+                                            spark_master=spark.sparkContext.master))
+                results.append(measure(lake, settings, rate, seconds, trigger_s)
+                               | {"kafka": "local broker" if local else "KAFKA_BOOTSTRAP_SERVERS"})
     return results

@@ -47,6 +47,7 @@ def main() -> None:
     st.caption(f"lake: `{root}` · data cached for {TTL} s")
 
     freshness_panel(views.freshness(cached("newest_trade", root)))
+    kafka_panel(root)
     tickers = cached("tickers", root)
     if not tickers:
         st.warning(f"No tickers yet. {empty_message(lake, GOLD_DAILY_FEATURES)}")
@@ -70,6 +71,18 @@ def freshness_panel(fresh: views.Freshness) -> None:
     left.metric("Age of the newest trade", views.humanize_seconds(fresh.age_seconds or 0))
     stale = (fresh.age_seconds or 0) > 15 * 60
     (right.warning if stale else right.success)(f"Trade stream: {fresh.text}" + (" — stale" if stale else ""))
+
+
+def kafka_panel(root: str) -> None:
+    """Consumer lag and the newest record's age per topic; a plain note when Kafka is not reachable."""
+    try:
+        lags = cached("kafka_lag", root)
+    except Exception as exc:  # noqa: BLE001 - the dashboard must render without a broker
+        st.info(f"Kafka: not reachable ({str(exc).splitlines()[0][:160]}); `pulselake status` shows the lag.")
+        return
+    shown = lags.assign(newest=[("-" if pd.isna(a) else f"{views.humanize_seconds(a)} ago") for a in lags.newest_age_s])
+    st.dataframe(shown.rename(columns={"retained": "records", "waiting": "not yet in bronze", "newest": "newest record"})
+                 [["topic", "table", "records", "not yet in bronze", "newest record"]], hide_index=True)
 
 
 def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, lake: Lake) -> None:

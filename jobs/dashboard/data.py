@@ -60,3 +60,12 @@ def newest_trade(lake: Lake) -> pd.Timestamp | None:
     newest_day = max(actions.column("partition.trade_date").to_pylist())
     frame = lake.read_small(SILVER_TRADES, where=[("trade_date", "=", newest_day)], columns=["trade_ts"])
     return None if frame.empty else pd.Timestamp(frame.trade_ts.max())
+
+
+def kafka_lag(lake: Lake) -> pd.DataFrame:
+    """Per topic: records, records bronze has not taken yet, age of the newest record (`pulselake status`)."""
+    from jobs.ingest.lag import all_sinks, topic_lags
+    from jobs.resources.kafka import get_kafka_settings
+
+    lags = topic_lags(lake, get_kafka_settings(), all_sinks(), timeout_s=3.0)
+    return pd.DataFrame([vars(lag) for lag in lags], columns=["topic", "table", "retained", "waiting", "newest_age_s"])

@@ -1,1 +1,2 @@
-"""Collectors that bring outside data into the landing zone: Finnhub (websocket + REST) and Reddit (praw)."""
+"""Collectors that bring outside data into Kafka (Finnhub websocket + REST, Reddit via praw), and Spark's
+consumer that takes the topics into bronze."""

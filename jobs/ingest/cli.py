@@ -1,4 +1,4 @@
-"""`pulselake ingest ...`: run the collectors, and load what they landed into bronze/silver."""
+"""`pulselake ingest ...`: run the collectors into Kafka, and take the topics into bronze/silver."""
 
 from __future__ import annotations
 
@@ -7,26 +7,32 @@ import json
 import logging
 import os
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="Collect Finnhub trades/quotes and Reddit posts into the landing zone, and load them into the lake.",
+app = typer.Typer(help="Collect Finnhub trades/quotes and Reddit posts into Kafka (KAFKA_BOOTSTRAP_SERVERS, "
+                       "default the local broker of `make kafka`), and take the topics into the lake.",
                   no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)  # summary and error lines stay whole (scripts parse them)
 
-_LAKE_ROOT = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake (landing zone: <lake>/landing_zone)")
+_LAKE_ROOT = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake")
 
 
-def _landing(lake_root: Optional[str]):
-    from jobs.ingest.landing import landing_root
-    from jobs.settings import Settings
+def _publisher(source: str, buffer: int = 100_000):
+    """A producer for `source`, the topics created; a clear error when Kafka cannot be reached."""
+    from confluent_kafka import KafkaException
 
+    from jobs.ingest.publish import Publisher
+    from jobs.resources.kafka import get_kafka_settings
+
+    settings = get_kafka_settings()
     try:
-        return landing_root(Settings(**({"lake_root": lake_root} if lake_root else {})))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        return Publisher(settings, source, buffer_records=buffer)
+    except (KafkaException, RuntimeError) as exc:
+        _fail(f"cannot reach Kafka at {settings.bootstrap}: {exc} (start one with `make kafka`, "
+              "or set KAFKA_BOOTSTRAP_SERVERS and KAFKA_SASL_USERNAME/PASSWORD)")
 
 
 def _seconds(text: str) -> float:
@@ -48,19 +54,18 @@ def trades(
     symbols: str = typer.Option(..., help="comma-separated symbols to subscribe to, e.g. AAPL,MSFT"),
     duration: Optional[str] = typer.Option(None, help="stop after this long (e.g. 60s, 10m); default: until SIGTERM/Ctrl-C"),
     url: Optional[str] = typer.Option(None, help="websocket URL; default $FINNHUB_WS_URL or wss://ws.finnhub.io"),
-    buffer: int = typer.Option(10_000, help="frames held between socket and disk before the reader waits"),
-    max_file_mb: float = typer.Option(8.0, help="roll a landing file at this size"),
-    max_file_age: str = typer.Option("60s", help="roll a landing file at this age"),
+    buffer: int = typer.Option(10_000, help="frames held between socket and producer before the reader waits"),
+    kafka_buffer: int = typer.Option(100_000, help="records the producer holds while Kafka is down or slow"),
     open_timeout: str = typer.Option("10s", help="give up on a handshake after this long (then retry)"),
     max_backoff: str = typer.Option("30s", help="longest wait between reconnects (a server's Retry-After included)"),
-    lake_root: Optional[str] = _LAKE_ROOT,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log connects, drops and retries"),
 ) -> None:
-    """Stream Finnhub trades over the websocket into the landing zone (key from $FINNHUB_API_KEY).
+    """Stream Finnhub trades over the websocket into the Kafka topic finnhub.trades (key from $FINNHUB_API_KEY).
 
     Failed handshakes and lost connections are retried until the run ends; the summary counts them by reason.
     Exit code 1 when the run never connected."""
     from jobs.ingest.finnhub_ws import DEFAULT_WS_URL, AuthError, FinnhubTradeCollector, collect_trades
+    from jobs.ingest.publish import PublishError
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(message)s")
     api_key = os.environ.get("FINNHUB_API_KEY", "")
@@ -68,16 +73,16 @@ def trades(
         _fail("set FINNHUB_API_KEY (any value works against `pulselake replay finnhub`)")
     try:
         collector = FinnhubTradeCollector(
-            url or os.environ.get("FINNHUB_WS_URL") or DEFAULT_WS_URL, api_key, symbols.split(","), _landing(lake_root),
-            buffer_size=buffer, max_file_bytes=int(max_file_mb * (1 << 20)), max_file_age_s=_seconds(max_file_age),
-            open_timeout_s=_seconds(open_timeout), backoff_max_s=_seconds(max_backoff),
+            url or os.environ.get("FINNHUB_WS_URL") or DEFAULT_WS_URL, api_key, symbols.split(","),
+            _publisher("finnhub-ws", kafka_buffer), buffer_size=buffer, open_timeout_s=_seconds(open_timeout), backoff_max_s=_seconds(max_backoff),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     console.print(f"collecting {', '.join(collector.symbols)} from {collector.safe_url}; Ctrl-C or SIGTERM stops and flushes")
     try:
         stats = asyncio.run(collect_trades(collector, _seconds(duration) if duration else None))
-    except AuthError as exc:
+    except (AuthError, PublishError) as exc:
+        console.print(json.dumps(collector.stats.summary()))
         _fail(str(exc))
         return
     console.print(json.dumps(stats.summary()))
@@ -96,9 +101,8 @@ def reddit(
     comment_depth: int = typer.Option(3, help="comment levels to keep (0: posts only)"),
     comment_limit: int = typer.Option(500, help="most comments fetched per post"),
     max_posts: Optional[int] = typer.Option(None, help="most posts per subreddit and listing"),
-    lake_root: Optional[str] = _LAKE_ROOT,
 ) -> None:
-    """Collect posts and comments with praw into the landing zone (REDDIT_CLIENT_ID/SECRET, REDDIT_OAUTH_URL, REDDIT_URL)."""
+    """Collect posts and comments with praw into reddit.posts / reddit.comments (REDDIT_CLIENT_ID/SECRET, REDDIT_OAUTH_URL, REDDIT_URL)."""
     from jobs.ingest.reddit import RedditCollectConfig, RedditCollectError, RedditCollector, parse_duration, reddit_from_env
 
     end = None
@@ -116,9 +120,9 @@ def reddit(
                                  tuple(x.strip() for x in listing.split(",") if x.strip()), window, end,
                                  comment_depth, comment_limit, max_posts)
     try:
-        stats = RedditCollector(reddit_from_env(), _landing(lake_root)).collect(config)
+        stats = RedditCollector(reddit_from_env(), _publisher("reddit")).collect(config)
     except RedditCollectError as exc:
-        if exc.stats is not None:  # what landed before the failure stays landed
+        if exc.stats is not None:  # what Kafka acknowledged before the failure stays there
             console.print(json.dumps(exc.stats.summary()))
         _fail(str(exc))
         return
@@ -134,40 +138,42 @@ def _rest():
         _fail(str(exc))
 
 
-def _land_rest(kind: str, symbol: str, payload: dict, lake_root: Optional[str]) -> None:
-    from jobs.ingest.landing import LandingWriter, iso, utc_now
-
-    now = utc_now()
-    with LandingWriter(_landing(lake_root), f"finnhub/{kind}", prefix=kind) as writer:
-        writer.write({"received_at": iso(now), "symbol": symbol, "payload": payload}, now.date())
-    console.print(json.dumps(payload))
-
-
-def _fetch_and_land(kind: str, symbols: str, fetch_name: str, lake_root: Optional[str]) -> None:
-    """One REST call per symbol (client.<fetch_name>), each answer landed under finnhub/<kind>."""
+def _fetch_and_publish(topic: str, calls: dict[str, Callable[[Any], dict]]) -> None:
+    """One REST call per symbol (`calls[symbol](client)`), each answer produced to `topic` (key: the symbol)."""
     from jobs.ingest.finnhub_rest import FinnhubError
+    from jobs.ingest.publish import PublishError, utc_now
 
-    client = _rest()
-    fetch = getattr(client, fetch_name)
-    wanted = [s for s in symbols.split(",") if s.strip()]
-    for landed, symbol in enumerate(wanted):
+    client, publisher = _rest(), _publisher("finnhub-rest")
+    try:
+        for done, (symbol, call) in enumerate(calls.items()):
+            try:
+                payload = call(client)
+            except FinnhubError as exc:
+                _fail(f"{exc} (published {done} of {len(calls)})")
+            publisher.send(topic, symbol, json.dumps(payload), utc_now())
+            console.print(json.dumps(payload))
+    finally:
         try:
-            _land_rest(kind, symbol.strip().upper(), fetch(symbol.strip()), lake_root)
-        except FinnhubError as exc:
-            _fail(f"{exc} (landed {landed} of {len(wanted)} symbols)")
-    console.print(f"{kind}: landed {len(wanted)} of {len(wanted)} symbols in {client.attempts} requests")
+            publisher.close()
+        except PublishError as exc:
+            _fail(str(exc))
+    console.print(f"{topic}: published {len(calls)} answers in {client.attempts} requests")
+
+
+def _symbols(text: str) -> list[str]:
+    return [s.strip().upper() for s in text.split(",") if s.strip()]
 
 
 @app.command()
-def quote(symbols: str = typer.Argument(..., help="comma-separated symbols"), lake_root: Optional[str] = _LAKE_ROOT) -> None:
-    """Fetch quotes over Finnhub REST (rate-limited, retried) and land them under finnhub/quotes."""
-    _fetch_and_land("quotes", symbols, "quote", lake_root)
+def quote(symbols: str = typer.Argument(..., help="comma-separated symbols")) -> None:
+    """Fetch quotes over Finnhub REST (rate-limited, retried) into the topic finnhub.quotes."""
+    _fetch_and_publish("finnhub.quotes", {s: (lambda c, s=s: c.quote(s)) for s in _symbols(symbols)})
 
 
 @app.command()
-def profile(symbols: str = typer.Argument(..., help="comma-separated symbols"), lake_root: Optional[str] = _LAKE_ROOT) -> None:
-    """Fetch company profiles over Finnhub REST and land them under finnhub/profiles."""
-    _fetch_and_land("profiles", symbols, "profile", lake_root)
+def profile(symbols: str = typer.Argument(..., help="comma-separated symbols")) -> None:
+    """Fetch company profiles over Finnhub REST into the topic finnhub.profiles."""
+    _fetch_and_publish("finnhub.profiles", {s: (lambda c, s=s: c.profile(s)) for s in _symbols(symbols)})
 
 
 @app.command()
@@ -175,30 +181,64 @@ def candles(
     symbol: str = typer.Argument(..., help="one symbol"),
     start: str = typer.Option(..., help="first day, YYYY-MM-DD"),
     end: str = typer.Option(..., help="last day, YYYY-MM-DD"),
-    lake_root: Optional[str] = _LAKE_ROOT,
 ) -> None:
-    """Fetch daily candles (a paid Finnhub endpoint: a free key gets a clear 403 message) into finnhub/candles."""
-    from jobs.ingest.finnhub_rest import FinnhubError
-
+    """Fetch daily candles (a paid Finnhub endpoint: a free key gets a clear 403 message) into finnhub.candles."""
     try:
         first, last = datetime.strptime(start, "%Y-%m-%d").date(), datetime.strptime(end, "%Y-%m-%d").date()
     except ValueError:
         raise typer.BadParameter("dates are YYYY-MM-DD") from None
-    try:
-        _land_rest("candles", symbol.upper(), _rest().candles(symbol, first, last), lake_root)
-    except FinnhubError as exc:
-        _fail(str(exc))
+    _fetch_and_publish("finnhub.candles", {symbol.upper(): lambda c: c.candles(symbol, first, last)})
 
 
 @app.command()
 def load(lake_root: Optional[str] = _LAKE_ROOT) -> None:
-    """Take every newly landed trade and Reddit file into bronze (each file once), then merge Reddit into silver."""
+    """Take every record the topics hold that bronze has not taken yet (trades on to silver and bars), then merge
+    Reddit into silver."""
     from jobs.cli import open_lake
+    from jobs.ingest.consume import CheckpointBusy, take
+    from jobs.ingest.rest_answers import bronze_rest
     from jobs.reddit.pipeline import bronze_reddit, silver_reddit
-    from jobs.trades.bronze import bronze_trades
+    from jobs.stream.batch import trades_sink
 
     lake = open_lake(lake_root)
-    for step in (bronze_trades, bronze_reddit, silver_reddit):
-        report = step(lake)
+    steps = (lambda: take(lake, trades_sink()), lambda: bronze_reddit(lake), lambda: bronze_rest(lake),
+             lambda: silver_reddit(lake))
+    for step in steps:
+        try:
+            report = step()
+        except CheckpointBusy as exc:
+            _fail(str(exc))
+            return
         console.print(f"{report.step}: wrote {report.tables or 'nothing'}; quarantined {report.quarantined or 'none'}; "
                       f"{'; '.join(report.notes + report.skipped)} ({report.seconds:.1f} s)")
+
+
+@app.command()
+def rebuild(
+    topic: str = typer.Option(..., help="the topic whose bronze table to rebuild, e.g. finnhub.trades"),
+    start: str = typer.Option(..., help="first receipt time, YYYY-MM-DD[THH:MM[:SS]] (UTC)"),
+    end: str = typer.Option(..., help="end of the range, exclusive, same form"),
+    lake_root: Optional[str] = _LAKE_ROOT,
+) -> None:
+    """Re-derive a bronze table's rows from the records Kafka retains in [start, end) and merge back the missing
+    ones (idempotent: a second run changes nothing). Then `pulselake nightly` rebuilds the days whose bronze grew."""
+    from jobs.cli import open_lake
+    from jobs.ingest.consume import rebuild as rebuild_range
+    from jobs.ingest.lag import all_sinks
+
+    sinks = {sink.topic: sink for sink in all_sinks()}
+    if topic not in sinks:
+        raise typer.BadParameter(f"unknown topic {topic!r}; one of {', '.join(sinks)}")
+    first, last = (_utc(value, name) for value, name in ((start, "--start"), (end, "--end")))
+    if first >= last:
+        raise typer.BadParameter("--start must be before --end")
+    report = rebuild_range(open_lake(lake_root), sinks[topic], first, last)
+    console.print(f"{report.step}: {'; '.join(report.notes)} ({report.seconds:.1f} s)")
+
+
+def _utc(text: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{option}: {text!r} is not YYYY-MM-DD[THH:MM[:SS]]") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

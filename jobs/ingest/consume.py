@@ -20,6 +20,7 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -44,11 +45,13 @@ class CheckpointBusy(RuntimeError):
 @dataclass(frozen=True)
 class TopicSink:
     """One topic into one bronze table. `write(lake, records, txn, batch_id)` writes a batch (with `txn` on every
-    commit, so a replay is skipped) and returns its report."""
+    commit, so a replay is skipped) and returns its report; `parse(records)` gives the batch's bronze rows and
+    its rejects (what `rebuild` re-derives)."""
 
     topic: str
     table: TableSpec
     write: Callable[[Lake, DataFrame, Txn, int], StepReport]
+    parse: Callable[[DataFrame], tuple[DataFrame, DataFrame]]
 
     @property
     def name(self) -> str:
@@ -83,7 +86,7 @@ def parsed_sink(topic: str, table: TableSpec, parse: Callable[[DataFrame], tuple
             records.unpersist()
         return report
 
-    return TopicSink(topic, table, write)
+    return TopicSink(topic, table, write, parse)
 
 
 def checkpoint_location(lake: Lake, sink: TopicSink) -> str:
@@ -145,9 +148,9 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
                on_batch: Callable[[int, StepReport], None] | None = None) -> StreamingQuery:
     """Start the query on Spark's stream thread (the caller holds the checkpoint's lock)."""
     kafka = kafka or get_kafka_settings()
-    ensure_topics(kafka.client_config(), [sink.topic], partitions=kafka.partitions)
+    ensure_topics(kafka.client_config(), [kafka.topic(sink.topic)], partitions=kafka.partitions)
     reader = (lake.spark.readStream.format("kafka").options(**kafka.spark_options())
-              .option("subscribe", sink.topic).option("startingOffsets", "earliest").option("includeHeaders", "true"))
+              .option("subscribe", kafka.topic(sink.topic)).option("startingOffsets", "earliest").option("includeHeaders", "true"))
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
     lake.ensure(sink.table)
@@ -181,5 +184,32 @@ def take(lake: Lake, sink: TopicSink, kafka: KafkaSettings | None = None, wait_s
     with CheckpointLock(lake, sink).acquire(wait_s):
         start_sink(lake, sink, available_now=True, kafka=kafka, on_batch=merge).awaitTermination()
     report.notes.append(f"{sink.topic}: {batches} batches" if batches else f"{sink.topic}: nothing new")
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
+
+
+def rebuild(lake: Lake, sink: TopicSink, start: datetime, end: datetime, kafka: KafkaSettings | None = None) -> StepReport:
+    """Re-derive the sink's bronze rows from the records the topic retains with a timestamp in [start, end), and
+    merge them in on `record_id`: rows that were lost come back, rows that are there stay as they are. Idempotent;
+    the checkpoint is not touched, so the regular consumers go on where they were."""
+    kafka = kafka or get_kafka_settings()
+    started, report = time.perf_counter(), StepReport(f"rebuild {sink.table.name} from {sink.topic}, {start} .. {end}")
+    millis = [str(int(t.timestamp() * 1000)) for t in (start, end)]
+    raw = (lake.spark.read.format("kafka").options(**kafka.spark_options()).option("subscribe", kafka.topic(sink.topic))
+           .option("startingTimestamp", millis[0]).option("startingOffsetsByTimestampStrategy", "latest")
+           .option("endingTimestamp", millis[1]).option("includeHeaders", "true").load()
+           .where((F.col("timestamp") >= F.lit(start)) & (F.col("timestamp") < F.lit(end))))
+    rows, _ = sink.parse(kafka_records(raw))
+    rows = rows.cache()
+    try:
+        if rows.isEmpty():
+            report.notes.append("the topic retains no records in that range")
+        else:
+            before = lake.row_count(sink.table)
+            lake.merge(sink.table, rows)
+            report.tables[sink.table.name] = lake.row_count(sink.table) - before
+            report.notes.append(f"{rows.count():,} rows re-derived, {report.tables[sink.table.name]:,} of them were missing")
+    finally:
+        rows.unpersist()
     report.seconds = round(time.perf_counter() - started, 2)
     return report

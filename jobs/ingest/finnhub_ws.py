@@ -1,19 +1,21 @@
-"""Finnhub trade stream collector: websocket frames -> landing zone NDJSON.
+"""Finnhub trade stream collector: websocket frames -> the Kafka topic `finnhub.trades`.
 
 One task reads frames and puts ``(received_at, raw)`` on a bounded queue; when
 the queue is full the reader waits, so it stops reading the socket and TCP
-pushes back on the server instead of memory growing. A second task classifies
-each frame: trade frames are landed verbatim (``{"received_at", "frame"}``),
-pings are dropped, anything malformed goes to the rejected file with its
-reason. A failed handshake or lost connection is retried with capped
+pushes back on the server instead of memory growing. A second task hands each
+frame to Kafka verbatim (key: its first trade's symbol; headers: receipt time
+and source) and counts it: pings are dropped, frames that are not good trade
+frames are still produced (bronze quarantines them with their topic, partition
+and offset) and counted by reason. When Kafka's buffer is full too, the writer
+waits, and so does the reader. A failed handshake or lost connection is retried with capped
 exponential backoff plus jitter (at least the server's ``Retry-After`` on a 429
 or 503), every symbol is subscribed again, and each failure is counted by
 reason (``http_429``, ``handshake_timeout``, ``connection_reset``, ...).
 Stopping (SIGTERM, SIGINT, the duration running out) runs the closing handshake
 while still reading, so every frame the server sent before it saw the close is
-landed, then drains the queue and renames every open file into place. A
-SIGKILL loses what was in flight (socket, queue, write buffer); the next start
-recovers the files it left.
+produced, then drains the queue and waits until Kafka acknowledged every record
+(`jobs.ingest.publish`). A SIGKILL loses what was in flight (socket, queue,
+producer buffer): what Kafka acknowledged stays.
 """
 
 from __future__ import annotations
@@ -25,19 +27,17 @@ import random
 import signal
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake, InvalidStatus
 
-from jobs.ingest.landing import LandingWriter, iso, utc_now
+from jobs.ingest.publish import Publisher, utc_now
+from jobs.ingest.topics import FINNHUB_TRADES
 
 log = logging.getLogger(__name__)
 
-TRADES_STREAM = "finnhub/trades"
-REJECTED_STREAM = "finnhub/rejected"
 DEFAULT_WS_URL = "wss://ws.finnhub.io"
 _END = object()
 
@@ -57,14 +57,12 @@ class CollectorStats:
     reconnects: int = 0
     failures: Counter = field(default_factory=Counter)  # failed handshakes and lost connections, by reason
     max_queue: int = 0
-    files: list[Path] = field(default_factory=list)
-    recovered: int = 0  # files a killed predecessor left in _tmp/, finished at start
+    kafka: dict[str, Any] = field(default_factory=dict)  # the publisher's summary, at the end
 
     def summary(self) -> dict[str, Any]:
         return {"frames": self.frames, "trade_frames": self.trade_frames, "trades": self.trades, "pings": self.pings,
                 "rejected": dict(self.rejected), "connects": self.connects, "reconnects": self.reconnects,
-                "failures": dict(self.failures), "max_queue": self.max_queue, "files": len(self.files),
-                "recovered": self.recovered}
+                "failures": dict(self.failures), "max_queue": self.max_queue, "kafka": self.kafka}
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -119,6 +117,14 @@ def classify_frame(raw: str | bytes) -> tuple[str, Any]:
     return "trade", len(data)
 
 
+def frame_key(raw: str | bytes) -> str | None:
+    """The Kafka key of a frame: its first trade's symbol (frames of one symbol stay in order), else none."""
+    try:
+        return str(json.loads(raw)["data"][0]["s"]).strip().upper() or None
+    except (ValueError, UnicodeDecodeError, RecursionError, LookupError, TypeError):
+        return None
+
+
 def with_token(url: str, api_key: str) -> str:
     parts = urlsplit(url)
     query = "&".join(filter(None, [parts.query, urlencode({"token": api_key})]))
@@ -137,11 +143,10 @@ class FinnhubTradeCollector:
         url: str,
         api_key: str,
         symbols: list[str],
-        landing: Path,
+        publisher: Publisher,
         *,
         buffer_size: int = 10_000,
-        max_file_bytes: int = 8 << 20,
-        max_file_age_s: float = 60.0,
+        flush_timeout_s: float = 120.0,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         open_timeout_s: float = 10.0,
@@ -153,12 +158,12 @@ class FinnhubTradeCollector:
         self.url = url
         self._api_key = api_key  # never logged: URLs in messages are printed without the query
         self.symbols = [s.strip().upper() for s in symbols if s.strip()]
-        self.trades = LandingWriter(landing, TRADES_STREAM, max_file_bytes, max_file_age_s, prefix="trades")
-        self.rejected = LandingWriter(landing, REJECTED_STREAM, max_file_bytes, max_file_age_s, prefix="rejected")
+        self.publisher = publisher
+        self.flush_timeout_s = flush_timeout_s
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=buffer_size)
         self.backoff = (backoff_initial_s, backoff_max_s)
         self.open_timeout_s = open_timeout_s
-        self.stats = CollectorStats(recovered=len(self.trades.recovered) + len(self.rejected.recovered))
+        self.stats = CollectorStats()
 
     @property
     def safe_url(self) -> str:
@@ -166,16 +171,18 @@ class FinnhubTradeCollector:
         return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
     async def run(self, stop: asyncio.Event) -> CollectorStats:
-        """Collect until `stop` is set; then flush and return the counts."""
+        """Collect until `stop` is set; then wait for Kafka to acknowledge everything and return the counts.
+        Raises `PublishError` when records stay undelivered past `flush_timeout_s`."""
         writer = asyncio.create_task(self._write_loop())
         try:
             await self._read_loop(stop)
         finally:
             await self.queue.put(_END)
             await writer
-            self.trades.close()
-            self.rejected.close()
-            self.stats.files = self.trades.finished + self.rejected.finished
+            try:
+                await asyncio.to_thread(self.publisher.close, self.flush_timeout_s)
+            finally:
+                self.stats.kafka = self.publisher.stats.summary()
         return self.stats
 
     # ------------------------------------------------------------ reading ---
@@ -248,7 +255,7 @@ class FinnhubTradeCollector:
 
     async def _drain(self, ws: Any, recv: asyncio.Task) -> None:
         """Stopping: start the closing handshake and keep reading until the server's close frame, so every
-        frame the server sent before it saw our close (TCP keeps them in order) is landed, none dropped."""
+        frame the server sent before it saw our close (TCP keeps them in order) is produced, none dropped."""
         closing = asyncio.create_task(ws.close())
         while True:
             try:
@@ -264,32 +271,27 @@ class FinnhubTradeCollector:
     async def _write_loop(self) -> None:
         while True:
             try:
-                item = await asyncio.wait_for(self.queue.get(), timeout=1.0)
+                item = await asyncio.wait_for(self.queue.get(), timeout=0.5)
             except TimeoutError:
-                self.trades.maybe_roll()
-                self.rejected.maybe_roll()
+                self.publisher.poll()
                 continue
             if item is _END:
                 return
-            self._land(*item)
-            self.trades.maybe_roll()
-            self.rejected.maybe_roll()
+            await self._produce(*item)
 
-    def _land(self, received_at: Any, raw: str | bytes) -> None:
+    async def _produce(self, received_at: Any, raw: str | bytes) -> None:
         self.stats.frames += 1
-        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         kind, info = classify_frame(raw)
         if kind == "ping":
             self.stats.pings += 1
-        elif kind == "trade":
+            return
+        if kind == "trade":
             self.stats.trade_frames += 1
             self.stats.trades += info
-            self.trades.write({"received_at": iso(received_at), "frame": text}, received_at.date())
         else:
-            reason, detail = info
-            self.stats.rejected[reason] += 1
-            self.rejected.write({"received_at": iso(received_at), "reason": reason, "detail": detail, "frame": text},
-                                received_at.date())
+            self.stats.rejected[info[0]] += 1
+        while not self.publisher.offer(FINNHUB_TRADES, frame_key(raw), raw, received_at):
+            await asyncio.sleep(0.05)  # Kafka's buffer is full: the queue fills, then the reader waits
 
 
 async def collect_trades(collector: FinnhubTradeCollector, duration_s: float | None = None,

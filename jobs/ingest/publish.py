@@ -61,7 +61,8 @@ class Publisher:
         """Creates `topics` where missing (the project's brokers refuse auto-creation)."""
         self.source = source
         self.stats = PublishStats()
-        ensure_topics(settings.client_config(), topics, partitions=settings.partitions)
+        self._topic = settings.topic
+        ensure_topics(settings.client_config(), [settings.topic(t) for t in topics], partitions=settings.partitions)
         self._producer = Producer({
             **settings.client_config(), "client.id": f"pulselake-{source}",
             "enable.idempotence": True, "acks": "all", "message.timeout.ms": 0,
@@ -73,7 +74,7 @@ class Publisher:
         """Queue one record; False (nothing queued) when the buffer is full: wait, then offer it again."""
         headers = [(RECEIVED_AT_HEADER, iso(received_at)), (SOURCE_HEADER, self.source)]
         try:
-            self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._delivered)
+            self._producer.produce(self._topic(topic), value=value, key=key, headers=headers, on_delivery=self._delivered)
         except BufferError:
             self.stats.buffer_full_waits += 1
             self._producer.poll(0)
@@ -111,7 +112,7 @@ class Publisher:
         if err is not None:
             self.stats.failed[err.name()] += 1
             return
-        self.stats.delivered[msg.topic()] += 1
+        self.stats.delivered[msg.topic().removeprefix(self._topic(""))] += 1
         latency = msg.latency() or 0.0
         self.stats.max_delivery_s = max(self.stats.max_delivery_s, latency)
         if latency > DELAYED_AFTER_S:

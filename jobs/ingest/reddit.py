@@ -1,9 +1,10 @@
-"""Reddit collector on praw: posts from subreddit listings and their comments -> landing zone NDJSON.
+"""Reddit collector on praw: posts from subreddit listings and their comments -> Kafka
+(`reddit.posts`, `reddit.comments`; key: the thing's id; value: its JSON record).
 
 The endpoints come from the environment (``REDDIT_OAUTH_URL``, ``REDDIT_URL``;
 praw's ``oauth_url`` / ``reddit_url``) next to the app credentials
 (``REDDIT_CLIENT_ID``, ``REDDIT_CLIENT_SECRET``, ``REDDIT_USER_AGENT``), so the
-same code reads reddit.com or the local replay server. Every fetch is landed as
+same code reads reddit.com or the local replay server. Every fetch is produced as
 seen, with its fetch time: collecting the same post again is normal and silver
 merges the fetches on the post id.
 
@@ -11,17 +12,18 @@ Every request has a hard timeout (``REDDIT_TIMEOUT_S``, default 16 s) and API
 reads are retried on resets, timeouts, 429 (after ``Retry-After``) and 5xx
 (``REDDIT_RETRIES`` times, default 3) under prawcore's own retries; a body that
 is cut off or is not the JSON it claims to be is retried as well. What still
-fails ends the run with a plain `RedditCollectError`; what landed before stays.
+fails ends the run with a plain `RedditCollectError`; what Kafka acknowledged
+before stays, and the run waits for that acknowledgement either way.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Iterable
 
 import praw
@@ -30,21 +32,20 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from jobs.ingest.landing import LandingWriter, iso, utc_now
+from jobs.ingest.publish import Publisher, iso, utc_now
+from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS
 from jobs.quality import TIME_RANGE_MS
 from jobs.resources.http_errors import describe
 
 log = logging.getLogger(__name__)
 
-POSTS_STREAM = "reddit/posts"
-COMMENTS_STREAM = "reddit/comments"
 LISTINGS = ("new", "hot", "top")
 DEFAULT_USER_AGENT = "pulselake/0.1 (data lake collector)"
 
 
 class RedditCollectError(RuntimeError):
     """Collection failed in a way worth a plain message (bad credentials, unreachable server).
-    `stats` holds what was landed before the failure."""
+    `stats` holds what was collected before the failure."""
 
     def __init__(self, message: str, stats: "RedditStats | None" = None) -> None:
         super().__init__(message)
@@ -165,12 +166,10 @@ class RedditStats:
     comments: int = 0
     skipped: Counter = field(default_factory=Counter)
     requests_before: int = 0
-    files: list[Path] = field(default_factory=list)
-    recovered: int = 0  # files a killed predecessor left in _tmp/, finished at start
+    kafka: dict[str, Any] = field(default_factory=dict)  # the publisher's summary, at the end
 
     def summary(self) -> dict[str, Any]:
-        return {"posts": self.posts, "comments": self.comments, "skipped": dict(self.skipped), "files": len(self.files),
-                "recovered": self.recovered}
+        return {"posts": self.posts, "comments": self.comments, "skipped": dict(self.skipped), "kafka": self.kafka}
 
 
 def _raw(thing: Any, name: str) -> Any:
@@ -233,13 +232,19 @@ def walk_comments(forest: Iterable[Any], max_depth: int, depth: int = 0) -> Iter
 
 
 class RedditCollector:
-    def __init__(self, reddit: praw.Reddit, landing: Path, max_file_bytes: int = 8 << 20) -> None:
+    def __init__(self, reddit: praw.Reddit, publisher: Publisher, flush_timeout_s: float = 120.0) -> None:
         self.reddit = reddit
-        self.posts = LandingWriter(landing, POSTS_STREAM, max_file_bytes, max_age_s=3600, prefix="posts")
-        self.comments = LandingWriter(landing, COMMENTS_STREAM, max_file_bytes, max_age_s=3600, prefix="comments")
+        self.publisher = publisher
+        self.flush_timeout_s = flush_timeout_s
+
+    def _send(self, topic: str, record: dict[str, Any], fetched_at: datetime) -> None:
+        key = record.get("id")
+        self.publisher.send(topic, str(key) if key is not None else None,
+                            json.dumps(record, separators=(",", ":")), fetched_at)  # ASCII: a lone surrogate stays valid JSON
 
     def collect(self, config: RedditCollectConfig) -> RedditStats:
-        stats = RedditStats(recovered=len(self.posts.recovered) + len(self.comments.recovered))
+        """Collect the listings; raises RedditCollectError (or PublishError when Kafka did not take everything)."""
+        stats = RedditStats()
         as_of = config.as_of or utc_now()
         oldest = (as_of - config.since).timestamp()
         seen: set[str] = set()
@@ -266,9 +271,10 @@ class RedditCollector:
                        else describe(exc.original_exception))
             raise RedditCollectError(f"cannot read from Reddit after retries: {problem}", stats) from None
         finally:
-            self.posts.close()
-            self.comments.close()
-            stats.files = self.posts.finished + self.comments.finished
+            try:
+                self.publisher.close(self.flush_timeout_s)
+            finally:
+                stats.kafka = self.publisher.stats.summary()
         return stats
 
     def _collect_listing(self, subreddit: Any, listing: str, config: RedditCollectConfig, newest: float,
@@ -278,7 +284,7 @@ class RedditCollector:
             kwargs["time_filter"] = _top_filter(config.since)
         taken = 0
         for submission in getattr(subreddit, listing)(**kwargs):
-            created = _epoch(_raw(submission, "created_utc"))  # None: landed anyway, bronze quarantines it
+            created = _epoch(_raw(submission, "created_utc"))  # None: sent anyway, bronze quarantines it
             if created is not None and created > newest:
                 stats.skipped["after_as_of"] += 1
                 continue
@@ -294,7 +300,7 @@ class RedditCollector:
             seen.add(key)
             fetched_at = utc_now()
             record = post_record(submission, listing, fetched_at)
-            self.posts.write(record, fetched_at.date())
+            self._send(REDDIT_POSTS, record, fetched_at)
             stats.posts += 1
             if config.comment_depth > 0 and isinstance(record["num_comments"], int) and record["num_comments"] > 0:
                 self._collect_comments(submission, record["subreddit"], config, stats)
@@ -309,5 +315,5 @@ class RedditCollector:
         fetched_at = utc_now()
         forest.replace_more(limit=0)  # drop "load more" stubs rather than spend a request on each
         for comment in walk_comments(forest, config.comment_depth):
-            self.comments.write(comment_record(comment, submission.id, subreddit, fetched_at), fetched_at.date())
+            self._send(REDDIT_COMMENTS, comment_record(comment, submission.id, subreddit, fetched_at), fetched_at)
             stats.comments += 1

@@ -50,7 +50,7 @@ def collect_replay_rest(symbols: tuple[str, ...], candles_from: date, candles_to
 
     started, report = time.perf_counter(), StepReport("collect Finnhub REST answers (embedded server)")
     kafka = get_kafka_settings()
-    if record_count(kafka.client_config(), FINNHUB_QUOTES):
+    if record_count(kafka, FINNHUB_QUOTES):
         report.skipped.append("finnhub.quotes already holds records; `pulselake ingest quote` fetches more")
     else:
         with FinnhubRestFake(FinnhubRestConfig(api_key="replay", candles_allowed=True)) as server:

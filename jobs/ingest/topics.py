@@ -6,10 +6,13 @@ record exactly as received; headers carry when it was received and by which coll
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
+
+if TYPE_CHECKING:
+    from jobs.resources.kafka import KafkaSettings
 
 FINNHUB_TRADES = "finnhub.trades"  # websocket frames, verbatim
 FINNHUB_QUOTES = "finnhub.quotes"  # REST answers, verbatim
@@ -55,6 +58,6 @@ def end_offsets(client_config: dict[str, Any], topic: str, timeout_s: float = 15
         consumer.close()
 
 
-def record_count(client_config: dict[str, Any], topic: str) -> int:
-    """Records the topic retains now."""
-    return sum(high - low for low, high in end_offsets(client_config, topic).values())
+def record_count(settings: "KafkaSettings", name: str) -> int:
+    """Records the topic (`name` before the prefix) retains now."""
+    return sum(high - low for low, high in end_offsets(settings.client_config(), settings.topic(name)).values())

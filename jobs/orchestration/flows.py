@@ -148,8 +148,8 @@ def score() -> dict[str, Any]:
 
 
 def sentiment_layers() -> tuple[Any, Any]:
-    """Reddit landed files -> bronze -> silver -> post sentiment, and landed trades -> bronze ->
-    silver and bars of closed days. Returns the last task of each branch; gold sentiment joins
+    """Reddit topics -> bronze -> silver -> post sentiment, and the trades topic -> bronze ->
+    silver and bars of closed days (Kafka: KAFKA_BOOTSTRAP_SERVERS or the local broker). Returns the last task of each branch; gold sentiment joins
     them with the price gold."""
     reddit = bronze_reddit()
     silver = silver_reddit()
@@ -173,7 +173,7 @@ def price_layers(window) -> Any:
 
 @task(outlets=[assets.SILVER_REDDIT])
 def collect_reddit() -> dict[str, Any]:
-    """Land this hour's posts with praw, then take every new landed file into bronze and silver."""
+    """Collect this hour's posts with praw into Kafka, then take every new record into bronze and silver."""
     from jobs.orchestration.tasks import collect_reddit as run
 
     context = get_current_context()

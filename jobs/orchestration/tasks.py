@@ -2,8 +2,8 @@
 
 Every callable opens the lake, runs existing pipeline step functions and
 returns the step's report as a plain dict (it becomes the task's XCom and a
-log line). Each is retry-safe because the steps are: landing is keyed on the
-file's hash, bronze on the landing batch, silver/gold replace exactly the
+log line). Each is retry-safe because the steps are: price landing is keyed on the
+file's hash, bronze on the landing batch or the Kafka checkpoint, silver/gold replace exactly the
 months they cover, models on their own app transactions.
 """
 
@@ -127,9 +127,11 @@ def post_sentiment() -> dict[str, Any]:
 
 
 def bronze_trades() -> dict[str, Any]:
-    from jobs.trades.bronze import bronze_trades as step
+    """finnhub.trades -> bronze (and silver and bars of what it takes), through the stream's checkpoint."""
+    from jobs.ingest.consume import take
+    from jobs.stream.batch import trades_sink
 
-    return _done(step(open_lake()))
+    return _done(take(open_lake(), trades_sink(), wait_s=600))
 
 
 def silver_trades() -> dict[str, Any]:
@@ -157,13 +159,15 @@ def score() -> dict[str, Any]:
 
 
 def collect_reddit(start: datetime, end: datetime, subreddits: Sequence[str], listings: Sequence[str]) -> dict[str, Any]:
-    """Land the posts created in [start, end) with praw (credentials from REDDIT_* env), then bronze and silver."""
-    from jobs.ingest.landing import landing_root
+    """Collect the posts created in [start, end) with praw (credentials from REDDIT_* env) into Kafka, then bronze
+    and silver."""
+    from jobs.ingest.publish import Publisher
     from jobs.ingest.reddit import RedditCollectConfig, RedditCollector, reddit_from_env
+    from jobs.resources.kafka import get_kafka_settings
     from jobs.reddit.pipeline import bronze_reddit, silver_reddit
 
     lake = open_lake()
-    stats = RedditCollector(reddit_from_env(), landing_root(lake.settings)).collect(
+    stats = RedditCollector(reddit_from_env(), Publisher(get_kafka_settings(), "reddit")).collect(
         RedditCollectConfig(list(subreddits), tuple(listings), since=end - start, as_of=end, comment_depth=1)
     )
     log.info("reddit %s .. %s: %s", start, end, stats.summary())

@@ -1,6 +1,6 @@
-"""Reddit as pipeline steps: collect from the embedded server, landed files -> bronze -> silver.
+"""Reddit as pipeline steps: collect from the embedded server into Kafka, topics -> bronze -> silver.
 
-Bronze takes each landed file once (an app transaction per file). Silver is
+Bronze takes each record once (Spark's Kafka source, `jobs.ingest.consume`). Silver is
 built from every bronze fetch and merged on the id; its app transaction
 records the bronze version it has seen, so a rerun with nothing new writes
 nothing. (Rebuilding from all fetches keeps the merge exact whatever the
@@ -17,18 +17,20 @@ from typing import Callable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.ingest.landed import pending_files, read_lines
-from jobs.ingest.landing import landed_files, landing_root
-from jobs.ingest.reddit import COMMENTS_STREAM, POSTS_STREAM, RedditCollectConfig, RedditCollector, reddit_from_env
+from jobs.ingest.consume import TopicSink, parsed_sink, take
+from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS, record_count
 from jobs.quality import REASON, quarantine_batches, split_by_rules, to_quarantine, warning_counts
-from jobs.reddit.bronze import parse_comment_lines, parse_post_lines
+from jobs.reddit.bronze import parse_comment_records, parse_post_records
 from jobs.reddit.silver import build_silver_comments, build_silver_posts
+from jobs.resources.kafka import get_kafka_settings
 from jobs.resources.lake import Lake, Txn
 from jobs.steps import StepReport
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.reddit import BRONZE_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 from lake_schema.spec import TableSpec
 
+REDDIT_SINKS: tuple[TopicSink, ...] = (parsed_sink(REDDIT_POSTS, BRONZE_REDDIT_POSTS, parse_post_records),
+                                       parsed_sink(REDDIT_COMMENTS, BRONZE_REDDIT_COMMENTS, parse_comment_records))
 SUBREDDITS = ("wallstreetbets", "stocks", "investing", "options")
 CORPUS_END = datetime(2010, 8, 21, 23, 59, tzinfo=timezone.utc)
 
@@ -39,52 +41,35 @@ def _timed(report: StepReport, started: float) -> StepReport:
 
 
 def collect_replay_corpus(lake: Lake, comment_depth: int = 10) -> StepReport:
-    """Start the embedded Reddit server on loopback and collect the whole corpus with praw into the
-    landing zone: every post of the four subreddits over the corpus window, with all its comments
+    """Start the embedded Reddit server on loopback and collect the whole corpus with praw into
+    Kafka: every post of the four subreddits over the corpus window, with all its comments
     (the corpus nests at most five levels deep)."""
+    from jobs.ingest.publish import Publisher
+    from jobs.ingest.reddit import RedditCollectConfig, RedditCollector, reddit_from_env
     from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
 
     started, report = time.perf_counter(), StepReport("collect reddit (embedded server)")
-    if landed_files(landing_root(lake.settings), POSTS_STREAM):
+    kafka = get_kafka_settings()
+    if record_count(kafka, REDDIT_POSTS):
         # Re-collecting is normal (silver merges it), but a nightly rerun over a fixed corpus should change nothing.
-        report.skipped.append("reddit posts already landed; `pulselake ingest reddit` re-collects on demand")
+        report.skipped.append("reddit.posts already holds the corpus; `pulselake ingest reddit` re-collects on demand")
         return _timed(report, started)
     with RedditReplayServer(RedditServerConfig(client_id="pulselake", client_secret="replay")) as server:
         env = {"REDDIT_CLIENT_ID": "pulselake", "REDDIT_CLIENT_SECRET": "replay",
                "REDDIT_OAUTH_URL": server.url, "REDDIT_URL": server.url}
-        collector = RedditCollector(reddit_from_env(env), landing_root(lake.settings))
+        collector = RedditCollector(reddit_from_env(env), Publisher(kafka, "reddit"))
         result = collector.collect(RedditCollectConfig(list(SUBREDDITS), since=timedelta(days=400), as_of=CORPUS_END,
                                                        comment_depth=comment_depth))
-        report.notes.append(f"landed {result.posts} posts and {result.comments} comments "
-                            f"in {len(result.files)} files ({server.requests} HTTP requests)")
+        report.notes.append(f"{result.posts} posts and {result.comments} comments into Kafka "
+                            f"({server.requests} HTTP requests)")
     return _timed(report, started)
 
 
-def _bronze_stream(lake: Lake, report: StepReport, spec: TableSpec, stream: str,
-                   parse: Callable[[DataFrame], tuple[DataFrame, DataFrame]]) -> None:
-    files, done = pending_files(lake, spec, landing_root(lake.settings), stream)
-    for landed in files:
-        lines = read_lines(lake.spark, landed).cache()
-        parsed, rejected = parse(lines)
-        counts = {r[REASON]: r["count"] for r in rejected.groupBy(REASON).count().collect()}
-        if counts:
-            batch = landed.path.name
-            shaped = to_quarantine(rejected, target=spec, batch=F.lit(batch), record_columns=["line"],
-                                   record_key=F.concat_ws(":", "source_file", F.col("line_number").cast("string")))
-            lake.overwrite(QUARANTINE, shaped, where=[("quarantine_batch", "in", quarantine_batches(spec, [batch]))])
-            report.add_quarantine(counts)
-        result = lake.append(spec, parsed, txn=landed.txn(spec))
-        report.add_written(result)
-        lines.unpersist()
-    if done:
-        report.skipped.append(f"{done} {stream} files already in {spec.name}")
-
-
 def bronze_reddit(lake: Lake) -> StepReport:
-    """Landed post and comment files not yet in bronze, one commit per file."""
-    started, report = time.perf_counter(), StepReport("bronze reddit from landing")
-    _bronze_stream(lake, report, BRONZE_REDDIT_POSTS, POSTS_STREAM, parse_post_lines)
-    _bronze_stream(lake, report, BRONZE_REDDIT_COMMENTS, COMMENTS_STREAM, parse_comment_lines)
+    """Every post and comment record in Kafka that bronze has not taken yet."""
+    started, report = time.perf_counter(), StepReport("bronze reddit from Kafka")
+    for sink in REDDIT_SINKS:
+        report.merge(take(lake, sink))
     return _timed(report, started)
 
 

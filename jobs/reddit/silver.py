@@ -12,6 +12,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.ingest.records import KAFKA_COLUMNS
+
 from lake_schema.reddit import SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 
 TOMBSTONES = ("[deleted]", "[removed]")
@@ -30,7 +32,7 @@ def _kept(value: str, ok: Column) -> Column:
 
 def _order() -> Column:
     # latest fetch wins; ties (one file) broken by the line, so the result is deterministic
-    return F.struct(F.col("fetched_at"), F.col("source_file"), F.col("line_number"))
+    return F.struct(F.col("fetched_at"), *[F.col(c) for c in KAFKA_COLUMNS])
 
 
 def build_silver_posts(fetches: DataFrame) -> DataFrame:

@@ -42,6 +42,12 @@ class KafkaSettings(BaseSettings):
     sasl_password: SecretStr | None = Field(
         default=None, description="unset: the local broker's generated password (<data_dir>/client-password)")
     partitions: int = Field(default=3, ge=1, description="partitions of the topics the project creates")
+    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$",
+                              description="put before every topic name, e.g. `prod.` to share a cluster")
+
+    def topic(self, name: str) -> str:
+        """The topic's name on the cluster (`topic_prefix` + name)."""
+        return self.topic_prefix + name
 
     @property
     def local(self) -> bool:

@@ -1,7 +1,7 @@
-"""The micro-batch stream: landed trade files -> bronze/silver trades and 1-minute bars, exactly once.
+"""The freshness stream: Kafka's finnhub.trades -> bronze/silver trades and 1-minute bars, exactly once.
 
-Spark Structured Streaming watches the landing zone; every micro-batch takes
-the files no one has taken yet and writes them through the lake I/O, each
-table write tagged with the stream's app transaction (version = batch id + 1)
-so a batch replayed after a crash writes nothing twice. See `jobs.stream.batch`.
+Spark's Kafka source hands over each micro-batch of records; the batch writes
+them through the lake I/O, each table write tagged with the query's app
+transaction (version = batch id + 1) so a batch replayed after a crash writes
+nothing twice. See `jobs.stream.batch` and `jobs.ingest.consume`.
 """

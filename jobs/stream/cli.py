@@ -6,13 +6,12 @@ import signal
 import sys
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="Micro-batch stream: landed Finnhub trade files -> bronze/silver trades and 1-minute bars, "
+app = typer.Typer(help="Micro-batch stream: Kafka's finnhub.trades -> bronze/silver trades and 1-minute bars, "
                        "exactly once (Spark Structured Streaming with a checkpoint).")
 console = Console(stderr=True)
 
@@ -34,14 +33,11 @@ def _fail(message: str) -> None:
 @app.callback(invoke_without_command=True)
 def stream(
     ctx: typer.Context,
-    trigger_interval: str = typer.Option("10s", help="how often a micro-batch starts, e.g. 1s, 10s, 1m"),
+    trigger_interval: str = typer.Option("5s", help="how often a micro-batch starts, e.g. 1s, 10s, 1m"),
     watermark: str = typer.Option("10m", help="how late (in exchange time, behind the newest trade) a trade may "
                                               "arrive and still update its 1-minute bar"),
-    max_files_per_trigger: Optional[int] = typer.Option(None, min=1, help="cap on landed files per micro-batch"),
-    available_now: bool = typer.Option(False, "--available-now", help="take every file landed so far, then stop"),
-    query_name: str = typer.Option("trades_stream", help="the query's name; part of its Delta app id"),
-    checkpoint: Optional[Path] = typer.Option(None, help="checkpoint folder "
-                                                         "(default <lake>/_checkpoints/<query-name>)"),
+    max_records_per_trigger: Optional[int] = typer.Option(None, min=1, help="cap on Kafka records per micro-batch"),
+    available_now: bool = typer.Option(False, "--available-now", help="take every record in the topic so far, then stop"),
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
     """Start the stream (runs until Ctrl-C/SIGTERM, or with --available-now until caught up).
@@ -56,9 +52,8 @@ def stream(
     interval = _duration(trigger_interval, "--trigger-interval")
     if interval.total_seconds() <= 0:
         raise typer.BadParameter("--trigger-interval must be positive")
-    config = StreamConfig(query_name=query_name, trigger_seconds=interval.total_seconds(), available_now=available_now,
-                          max_files_per_trigger=max_files_per_trigger, watermark=_duration(watermark, "--watermark"),
-                          checkpoint=checkpoint)
+    config = StreamConfig(trigger_seconds=interval.total_seconds(), available_now=available_now,
+                          max_offsets_per_trigger=max_records_per_trigger, watermark=_duration(watermark, "--watermark"))
     _run(config, lake_root)
 
 
@@ -66,36 +61,37 @@ def _run(config, lake_root: Optional[str]) -> None:
     from pyspark.errors import StreamingQueryException
 
     from jobs.cli import open_lake
-    from jobs.ingest.landing import landing_root
-    from jobs.stream.query import checkpoint_dir, start_stream
+    from jobs.ingest.consume import CheckpointBusy
+    from jobs.stream.query import start_stream
 
     lake = open_lake(lake_root)
-    try:
-        landing = landing_root(lake.settings)
-    except ValueError as exc:
-        _fail(str(exc))
-        return
 
     def report(batch) -> None:
         print(batch.line(), flush=True)
 
-    query = start_stream(lake, config, on_batch=report)
+    try:
+        stream = start_stream(lake, config, on_batch=report)
+    except CheckpointBusy as exc:
+        _fail(str(exc))
+        return
     mode = "until caught up" if config.available_now else f"every {config.trigger_seconds:g} s"
-    console.print(f"streaming {landing}/finnhub/trades -> bronze/silver trades, bars_1m ({mode}); "
-                  f"checkpoint {checkpoint_dir(lake, config)}; Ctrl-C or SIGTERM stops")
+    console.print(f"streaming Kafka finnhub.trades -> bronze/silver trades, bars_1m ({mode}); "
+                  f"checkpoint {stream.checkpoint}; Ctrl-C or SIGTERM stops")
     stopping = threading.Event()
 
     def stop(*_: object) -> None:
         stopping.set()
-        threading.Thread(target=query.stop, daemon=True).start()
+        threading.Thread(target=stream.stop, daemon=True).start()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
     try:
-        query.awaitTermination()
+        stream.await_termination()
     except StreamingQueryException as exc:
         if not stopping.is_set():
             _fail(f"the stream stopped on an error: {str(exc).splitlines()[0]}")
+    finally:
+        stream.lock.release()
     console.print("stream stopped" + (" (caught up)" if config.available_now and not stopping.is_set() else ""))
 
 

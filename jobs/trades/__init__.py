@@ -1,1 +1,1 @@
-"""The tick path: landed Finnhub trade frames -> bronze -> silver trades and 1-minute bars."""
+"""The tick path: Finnhub trade frames from Kafka -> bronze -> silver trades and 1-minute bars."""

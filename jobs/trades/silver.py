@@ -1,9 +1,9 @@
 """Silver trades and 1-minute bars: the tick path's trusted layer.
 
 A trade's identity is its content (symbol, exchange time, price, volume,
-conditions) plus its position among identical trades in the same frame: two
-identical prints inside one frame are two trades, while the same frame
-received twice is one. Repeats go to quarantine as `duplicate_record`; trades
+conditions) plus its position among identical trades in the same Kafka record:
+two identical prints inside one frame are two trades, while the same frame
+received twice (two records) is one. Repeats go to quarantine as `duplicate_record`; trades
 breaking a lake_schema rule go there under the rule's name.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from jobs.ingest.records import KAFKA_COLUMNS
 from jobs.quality import DETAIL, REASON, split_by_rules
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
 
@@ -20,7 +21,7 @@ _CONTENT = ("symbol", "trade_ts", "price", "volume", "conditions")
 
 def trade_key() -> F.Column:
     occurrence = F.row_number().over(
-        Window.partitionBy("source_file", "line_number", *_CONTENT).orderBy("record_id")
+        Window.partitionBy(*KAFKA_COLUMNS, *_CONTENT).orderBy("record_id")
     )
     return F.sha2(
         F.concat_ws(
@@ -36,7 +37,7 @@ def build_silver_trades(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
     """Return (silver trades, rejected bronze rows with `reason` and `detail`)."""
     trades = bronze.select(*BRONZE_TRADES.column_names).withColumn("trade_key", trade_key())
     passed, broken = split_by_rules(trades, SILVER_TRADES)
-    first = Window.partitionBy("trade_key").orderBy("received_at", "source_file", "line_number", "record_id")
+    first = Window.partitionBy("trade_key").orderBy("received_at", *KAFKA_COLUMNS, "record_id")
     ranked = passed.withColumn("_copy", F.row_number().over(first))
     repeats = ranked.where(F.col("_copy") > 1).drop("_copy").select(
         *trades.columns, F.lit("duplicate_record").alias(REASON),

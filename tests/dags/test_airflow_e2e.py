@@ -44,7 +44,7 @@ def diagnose(api: str, headers: dict, run_id: str, airflow: LocalAirflow) -> str
 
 
 @pytest.mark.slow
-def test_nightly_dag_triggered_over_the_rest_api_succeeds(tmp_path):
+def test_nightly_dag_triggered_over_the_rest_api_succeeds(tmp_path, kafka):
     lake = tmp_path / "lake"
     airflow = LocalAirflow(tmp_path / "airflow-home", free_port(), lake_root=str(lake),
                            extra_env={"PULSELAKE_SPARK_MASTER": "local[2]", "PULSELAKE_SPARK_DRIVER_MEMORY": "1g"})

@@ -50,7 +50,7 @@ def test_dag_folder_imports_cleanly_without_heavy_modules():
     print(f"DagBag parse: {parsed['seconds']:.3f} s for {len(parsed['dags'])} DAGs")
 
 
-def test_nightly_dag_builds_the_window_month_in_process(airflow_db, spark, settings, monkeypatch):
+def test_nightly_dag_builds_the_window_month_in_process(airflow_db, spark, settings, monkeypatch, kafka):
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("PULSELAKE_LAKE_ROOT", settings.lake_root)

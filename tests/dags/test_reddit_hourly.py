@@ -19,7 +19,7 @@ def corpus_posts() -> list[dict]:
         return [row for row in map(json.loads, handle) if row["kind"] == "t3"]
 
 
-def test_an_hourly_run_lands_exactly_the_posts_of_its_hour(airflow_db, spark, settings, monkeypatch):
+def test_an_hourly_run_takes_exactly_the_posts_of_its_hour(airflow_db, spark, settings, monkeypatch, kafka):
     from airflow.dag_processing.dagbag import DagBag
 
     posts = corpus_posts()

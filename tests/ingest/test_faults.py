@@ -4,7 +4,7 @@ Each fault of `jobs.replay.faults` (connection reset, an answer slower than the 
 Retry-After, 5xx, a truncated body, a body that is not JSON) is played by the stand-in server on a real
 socket. Once, it must be retried (or its frame quarantined) and the data must arrive; for good, the
 user-facing `python -m jobs.cli ingest ...` must end with a summary line, a plain error and the designed
-exit code, never a traceback.
+exit code, never a traceback; and what reached Kafka must be exactly what the collector says it produced.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from jobs.ingest.publish import Publisher
+from jobs.ingest.topics import FINNHUB_QUOTES, FINNHUB_TRADES, REDDIT_COMMENTS, REDDIT_POSTS
 from jobs.replay.faults import FAULTS
 from jobs.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
 from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
 from jobs.replay.intraday import daily_bars
 from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
-from tests.ingest.helpers import API_KEY, collect_from_replay, landed_trades
+from tests.ingest.helpers import (API_KEY, assert_same_trades, collect_from_replay, frames_of, kafka_env,
+                                  kafka_trades, marks, read_records)
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the error line says for each fault, whatever the service.
@@ -34,6 +37,7 @@ SAYS = {"reset": "the connection was reset", "slow": "no answer within the timeo
 
 
 def _cli(*args: str, env: dict[str, str], timeout: float = 90) -> subprocess.CompletedProcess:
+    """`python -m jobs.cli ...` producing to the test's Kafka topics (the `kafka` fixture's environment)."""
     done = subprocess.run([sys.executable, "-m", "jobs.cli", *args], cwd=ROOT, env={**os.environ, **env},
                           capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
@@ -53,21 +57,24 @@ def _wait_for(condition, timeout_s: float = 10) -> None:
         time.sleep(0.05)
 
 
-def _records(landing: Path, pattern: str) -> list[dict]:
-    return [json.loads(line) for path in sorted(landing.glob(pattern)) for line in path.read_text().splitlines()]
+def _values(kafka, topic: str, since: dict[int, int]) -> list[dict]:
+    """The JSON values of the records the test added to `topic`."""
+    return [json.loads(r.value) for r in read_records(kafka, topic, since)]
 
 
 # ------------------------------------------------------------------------------------------ Finnhub REST ---
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_finnhub_rest_fault_once_is_retried_and_for_good_ends_the_cli_cleanly(fault, tmp_path):
-    """`ingest quote AAPL,MSFT`: AAPL meets the fault once and lands after a retry; MSFT meets it on every
-    attempt, so the command stops with exit 1 and says what happened and what landed."""
+def test_finnhub_rest_fault_once_is_retried_and_for_good_ends_the_cli_cleanly(fault, kafka):
+    """`ingest quote AAPL,MSFT`: AAPL meets the fault once and reaches Kafka after a retry; MSFT meets it on
+    every attempt, so the command stops with exit 1 and says what happened and what was published."""
     daily_bars()  # warm the bundled-data cache: a good answer must never be slower than the 0.5 s timeout
     config = FinnhubRestConfig(api_key=API_KEY, faults=[fault, "ok"], fault_always=fault, slow_s=1.5)
+    before = marks(kafka, FINNHUB_QUOTES)
     with FinnhubRestFake(config) as fake:
-        done = _cli("ingest", "quote", "AAPL,MSFT", "--lake-root", str(tmp_path),
-                    env={"FINNHUB_API_KEY": API_KEY, "FINNHUB_API_URL": fake.url, "FINNHUB_TIMEOUT_S": "0.5",
+        done = _cli("ingest", "quote", "AAPL,MSFT",
+                    env={**kafka_env(kafka), "FINNHUB_API_KEY": API_KEY, "FINNHUB_API_URL": fake.url,
+                         "FINNHUB_TIMEOUT_S": "0.5",
                          "FINNHUB_MAX_ATTEMPTS": "3", "FINNHUB_BACKOFF_S": "0.05",
                          "FINNHUB_CALLS_PER_MINUTE": "6000"})
         _wait_for(lambda: len(fake.requests) == 5)  # a slow answer is logged when it is (too late) sent
@@ -77,9 +84,9 @@ def test_finnhub_rest_fault_once_is_retried_and_for_good_ends_the_cli_cleanly(fa
     assert done.returncode == 1
     error = done.stderr
     says = "the answer is not a JSON object" if fault == "not_json" else SAYS[fault]
-    assert "error: Finnhub quote failed" in error and says in error and "(landed 1 of 2 symbols)" in error
-    quotes = _records(tmp_path / "landing_zone", "finnhub/quotes/date=*/*.ndjson")
-    assert [q["symbol"] for q in quotes] == ["AAPL"] and quotes[0]["payload"]["c"] > 0
+    assert "error: Finnhub quote failed" in error and says in error and "(published 1 of 2)" in error
+    quotes = read_records(kafka, FINNHUB_QUOTES, before)
+    assert [q.key for q in quotes] == ["AAPL"] and json.loads(quotes[0].value)["c"] > 0
     assert API_KEY not in done.stdout + done.stderr
 
 
@@ -98,24 +105,27 @@ _WS_REASON = {"reset": "connection_reset", "slow": "handshake_timeout", "429": "
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_finnhub_ws_fault_once_is_survived_and_for_good_ends_the_cli_cleanly(fault, tmp_path):
+def test_finnhub_ws_fault_once_is_survived_and_for_good_ends_the_cli_cleanly(fault, kafka):
     """Once: a bad handshake or a reset is counted by reason and retried (after Retry-After on a 429), a
-    spoiled frame lands in the rejected file with its reason, and every good trade is landed exactly once.
-    For good: `ingest trades` exits 1 saying it never connected, or exits 0 with every frame rejected."""
+    spoiled frame is counted with its reason and still produced as received (bronze quarantines it), and
+    every good trade reaches Kafka exactly once. For good: `ingest trades` exits 1 saying it never connected
+    (nothing produced), or exits 0 with every frame counted as rejected and produced."""
     config = FinnhubReplayConfig(trades_per_day=40, days=1, speedup=0, api_key=API_KEY, slow_s=1.0, retry_after_s=1,
                                  **_WS_ONCE[fault])
+    before = marks(kafka, FINNHUB_TRADES)
     started = time.monotonic()
-    stats, sent, server = collect_from_replay(tmp_path / "once", config, ["AAPL", "MSFT"], open_timeout_s=0.3,
+    stats, sent, server = collect_from_replay(kafka, config, ["AAPL", "MSFT"], open_timeout_s=0.3,
                                               backoff=(0.05, 2.0))
-    key = lambda t: (t["s"], t["t"], t["p"], t["v"])  # noqa: E731
-    assert Counter(map(key, landed_trades(tmp_path / "once"))) == Counter(map(key, sent)) and sent
+    assert sent
+    assert_same_trades(kafka_trades(kafka, before), sent)
+    _, spoiled_records = frames_of(read_records(kafka, FINNHUB_TRADES, before))
     if fault in _WS_REASON:
         assert dict(stats.failures) == {_WS_REASON[fault]: 1} and stats.reconnects == 1
         assert stats.connects == (2 if fault == "reset" else 1)  # a failed handshake is no connection
+        assert spoiled_records == []
     else:
         assert stats.rejected == Counter(invalid_json=2) and len(server.spoiled) == 2 and not stats.failures
-        rejected = _records(tmp_path / "once", "finnhub/rejected/date=*/*.ndjson")
-        assert [r["frame"] for r in rejected] == server.spoiled and {r["reason"] for r in rejected} == {"invalid_json"}
+        assert sorted(r.text for r in spoiled_records) == sorted(server.spoiled)  # as received, byte for byte
     if fault == "429":  # the server said Retry-After: 1; our own backoff would have been 0.05 s
         (first, _), (second, _) = server.handshakes[:2]
         assert second - first >= 0.95
@@ -125,38 +135,43 @@ def test_finnhub_ws_fault_once_is_survived_and_for_good_ends_the_cli_cleanly(fau
     for_good = {"handshake_fault_always": fault} if handshake else {"frame_fault_always": fault}
     config = FinnhubReplayConfig(trades_per_day=40, days=1, speedup=0, api_key=API_KEY, slow_s=1.0, retry_after_s=1,
                                  **for_good)
+    before = marks(kafka, FINNHUB_TRADES)
     with FinnhubReplayThread(config) as server:
         done = _cli("ingest", "trades", "--symbols", "AAPL,MSFT", "--duration", "1.5s", "--open-timeout", "0.3s",
-                    "--max-backoff", "0.5s", "--lake-root", str(tmp_path / "good"),
-                    env={"FINNHUB_API_KEY": API_KEY, "FINNHUB_WS_URL": server.url})
+                    "--max-backoff", "0.5s",
+                    env={**kafka_env(kafka), "FINNHUB_API_KEY": API_KEY, "FINNHUB_WS_URL": server.url})
         spoiled = list(server.spoiled)
+    produced = read_records(kafka, FINNHUB_TRADES, before)
     summary = _summary(done.stderr)
     if handshake:
         reason = "handshake_cut" if fault == "reset" else _WS_REASON[fault]
         assert done.returncode == 1 and summary["connects"] == 0
         assert set(summary["failures"]) == {reason} and summary["failures"][reason] >= 2
         assert f"error: never connected to {server.url} ({reason} x" in done.stderr
-    else:  # connected fine, but every frame was spoiled: all quarantined with a reason, none lost
+        assert produced == [] and summary["kafka"]["accepted"] == {}
+    else:  # connected fine, but every frame was spoiled: all counted with a reason and produced, none lost
         assert done.returncode == 0, done.stderr
         assert summary["trades"] == 0 and summary["rejected"] == {"invalid_json": len(spoiled)} and spoiled
-        rejected = _records(tmp_path / "good" / "landing_zone", "finnhub/rejected/date=*/*.ndjson")
-        assert [r["frame"] for r in rejected] == spoiled
+        assert sorted(r.text for r in produced) == sorted(spoiled)
+        assert summary["kafka"]["delivered"] == {FINNHUB_TRADES: len(spoiled)}
     assert API_KEY not in done.stdout + done.stderr
 
 
 # ------------------------------------------------------------------------------------------------ Reddit ---
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_reddit_fault_once_is_retried_and_for_good_ends_the_cli_cleanly(fault, tmp_path):
+def test_reddit_fault_once_is_retried_and_for_good_ends_the_cli_cleanly(fault, kafka):
     """`ingest reddit`: the first API read meets the fault and is retried; a few reads later the fault
-    stays for good, so the run stops with exit 1, a plain error and the summary of what it landed
-    (which stays landed: re-collecting later is normal for Reddit)."""
+    stays for good, so the run stops with exit 1, a plain error and the summary of what it produced
+    (which Kafka keeps: re-collecting later is normal for Reddit)."""
     config = RedditServerConfig(client_id="app", client_secret="s3cret", faults=[fault, "ok", "ok", "ok"],
                                 fault_always=fault, slow_s=1.0, retry_after_s=1)
+    before = {topic: marks(kafka, topic) for topic in (REDDIT_POSTS, REDDIT_COMMENTS)}
     with RedditReplayServer(config) as server:
         done = _cli("ingest", "reddit", "--subreddits", "stocks", "--since", "5d", "--as-of", "2010-08-21",
-                    "--comment-depth", "1", "--lake-root", str(tmp_path),
-                    env={"REDDIT_CLIENT_ID": "app", "REDDIT_CLIENT_SECRET": "s3cret", "REDDIT_OAUTH_URL": server.url,
+                    "--comment-depth", "1",
+                    env={**kafka_env(kafka), "REDDIT_CLIENT_ID": "app", "REDDIT_CLIENT_SECRET": "s3cret",
+                         "REDDIT_OAUTH_URL": server.url,
                          "REDDIT_URL": server.url, "REDDIT_TIMEOUT_S": "0.5", "REDDIT_RETRIES": "1"})
         served = server.faults.served[fault]
     assert done.returncode == 1, done.stderr
@@ -164,29 +179,33 @@ def test_reddit_fault_once_is_retried_and_for_good_ends_the_cli_cleanly(fault, t
     error = done.stderr
     assert "error: " in error and SAYS[fault] in error
     assert served >= 2  # the first one was retried past; the later ones were retried until the run gave up
-    posts = _records(tmp_path / "landing_zone", "reddit/posts/date=*/*.ndjson")
-    comments = _records(tmp_path / "landing_zone", "reddit/comments/date=*/*.ndjson")
+    posts = _values(kafka, REDDIT_POSTS, before[REDDIT_POSTS])
+    comments = _values(kafka, REDDIT_COMMENTS, before[REDDIT_COMMENTS])
     assert summary["posts"] == len(posts) >= 1 and summary["comments"] == len(comments)
     assert len({p["id"] for p in posts}) == len(posts)
-    assert not list((tmp_path / "landing_zone").glob("reddit/*/_tmp/*.ndjson"))  # files finished on the way out
+    assert {c["post_id"] for c in comments} <= {p["id"] for p in posts}
+    # what it produced before the failure was acknowledged on the way out
+    assert summary["kafka"]["undelivered"] == 0 and summary["kafka"]["failed"] == {}
     assert "s3cret" not in done.stdout + done.stderr
 
 
-def test_reddit_transient_faults_are_invisible_to_the_landing(tmp_path):
-    """One of each fault spread over a run: it completes and lands exactly what a clean run lands."""
+def test_reddit_transient_faults_are_invisible_in_kafka(kafka):
+    """One of each fault spread over a run: it completes and produces exactly what a clean run produces."""
     from jobs.ingest.reddit import RedditCollectConfig, RedditCollector, reddit_from_env
 
     config = RedditCollectConfig(["stocks"], since=timedelta(days=5), as_of=datetime(2010, 8, 21, tzinfo=timezone.utc),
                                  comment_depth=1)
-    landed = {}
+    produced = {}
     for name, faults in (("clean", []), ("faulty", ["reset", "ok", "429", "503", "ok", "slow", "not_json"])):
+        before = {topic: marks(kafka, topic) for topic in (REDDIT_POSTS, REDDIT_COMMENTS)}
         with RedditReplayServer(RedditServerConfig(faults=faults, slow_s=1.0, retry_after_s=1)) as server:
             env = {"REDDIT_CLIENT_ID": "app", "REDDIT_CLIENT_SECRET": "x", "REDDIT_OAUTH_URL": server.url,
                    "REDDIT_URL": server.url, "REDDIT_TIMEOUT_S": "0.5"}
-            RedditCollector(reddit_from_env(env), tmp_path / name).collect(config)
+            RedditCollector(reddit_from_env(env), Publisher(kafka, "reddit")).collect(config)
             assert sum(server.faults.served.values()) == len([f for f in faults if f != "ok"])
-        landed[name] = sorted((p["id"], p["score"], p["num_comments"])
-                              for p in _records(tmp_path / name, "reddit/posts/date=*/*.ndjson"))
-        landed[name + "_comments"] = sorted(c["id"] for c in _records(tmp_path / name, "reddit/comments/date=*/*.ndjson"))
-    assert landed["faulty"] == landed["clean"] and landed["faulty_comments"] == landed["clean_comments"]
-    assert landed["clean"] and landed["clean_comments"]
+        produced[name] = sorted((p["id"], p["score"], p["num_comments"])
+                                for p in _values(kafka, REDDIT_POSTS, before[REDDIT_POSTS]))
+        produced[name + "_comments"] = sorted((c["id"], c["post_id"], c["body"])
+                                              for c in _values(kafka, REDDIT_COMMENTS, before[REDDIT_COMMENTS]))
+    assert produced["faulty"] == produced["clean"] and produced["faulty_comments"] == produced["clean_comments"]
+    assert produced["clean"] and produced["clean_comments"]

@@ -2,7 +2,7 @@
 built (by praw, offline) from listing JSON, real-shaped or hostile.
 
 A record is what bronze reads, so it must never fail to be made or written:
-a value that cannot be read is landed as sent and bronze quarantines it with
+a value that cannot be read is produced as sent and bronze quarantines it with
 its reason; a real-shaped post keeps every value.
 """
 
@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
+from collections import Counter
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from jobs.ingest.landing import landed_files
-from jobs.ingest.reddit import (POSTS_STREAM, RedditCollectConfig, RedditCollector, RedditStats, comment_record,
-                                parse_duration, post_record, reddit_from_env)
+from jobs.ingest.publish import Publisher
+from jobs.ingest.reddit import (RedditCollectConfig, RedditCollector, RedditStats, comment_record, parse_duration,
+                                post_record, reddit_from_env)
+from jobs.ingest.topics import RECEIVED_AT_HEADER, REDDIT_COMMENTS, REDDIT_POSTS
 from tests.hostile import HUGE_NUMBERS, ODD_TEXT, dumps, json_values
+from tests.ingest.helpers import broker_settings, marks, read_records
 from tests.ingest.strategies import broken_comment_data, broken_post_data, comment_data, post_data, praw_thing
 
 FETCHED = datetime(2024, 3, 4, 15, 30, tzinfo=timezone.utc)
@@ -53,7 +54,7 @@ def test_a_bad_duration_is_a_clear_value_error(text):
 
 
 def _check_time(record: dict, sent: object) -> None:
-    """A readable epoch becomes its ISO time; anything else is landed as sent (bronze quarantines it)."""
+    """A readable epoch becomes its ISO time; anything else is produced as sent (bronze quarantines it)."""
     ok = (isinstance(sent, (int, float)) and not isinstance(sent, bool) and math.isfinite(sent)
           and 0 <= sent < 253_402_214_400)
     if ok:
@@ -68,7 +69,7 @@ def test_post_records_are_always_made(reddit, data):
     submission = praw_thing(reddit, "t3", data)
     assume(submission is not None)
     record = post_record(submission, "new", FETCHED)
-    json.loads(dumps(record))  # what the landing writer does with it
+    json.loads(dumps(record))  # what the collector produces
     assert record["id"] == data.get("id") and record["fetched_at"] == "2024-03-04T15:30:00.000000Z"
     _check_time(record, data.get("created_utc"))
 
@@ -108,18 +109,38 @@ class _Listing:
         return iter(self.submissions)
 
 
-@settings(max_examples=50)  # each example writes and fsyncs a landing file
+@pytest.fixture(scope="module")
+def topics(kafka_broker):
+    """Topics of this module's own on the session broker (examples measure what each of them added)."""
+    return broker_settings(kafka_broker)
+
+
+def _canonical(record: dict) -> str:
+    """A post record without its fetch time, as comparable text (NaN equals itself)."""
+    return json.dumps({k: v for k, v in record.items() if k != "fetched_at"}, sort_keys=True, allow_nan=True)
+
+
+@settings(max_examples=12)  # each example round-trips Kafka
 @given(st.lists(post_data | broken_post_data | st.builds(lambda d, t: {**d, "created_utc": t}, post_data,
                                                         json_values | HUGE_NUMBERS | ODD_TEXT), max_size=15))
-def test_a_listing_with_hostile_posts_is_collected_not_crashed(reddit, children):
+def test_a_listing_with_hostile_posts_is_collected_not_crashed(reddit, topics, children):
+    """Every post taken is one record in reddit.posts, keyed by its id, holding exactly the record made from
+    it (bronze quarantines what cannot be read); every other post is counted as skipped."""
     submissions = [s for s in (praw_thing(reddit, "t3", d) for d in children) if s is not None]
-    with tempfile.TemporaryDirectory() as tmp:
-        collector, stats = RedditCollector(reddit, Path(tmp)), RedditStats()
-        as_of = datetime(2034, 1, 1, tzinfo=timezone.utc)
-        config = RedditCollectConfig(["stocks"], ("hot",), timedelta(days=365 * 40), as_of, comment_depth=0)
-        collector._collect_listing(_Listing(submissions), "hot", config, as_of.timestamp(),
-                                   (as_of - config.since).timestamp(), set(), stats)
-        collector.posts.close()
-        landed = [json.loads(line) for path in landed_files(Path(tmp), POSTS_STREAM) for line in path.open()]
-    assert stats.posts == len(landed)
+    before = marks(topics, REDDIT_POSTS)
+    publisher = Publisher(topics, "reddit", topics=(REDDIT_POSTS, REDDIT_COMMENTS))
+    collector, stats = RedditCollector(reddit, publisher), RedditStats()
+    as_of = datetime(2034, 1, 1, tzinfo=timezone.utc)
+    config = RedditCollectConfig(["stocks"], ("hot",), timedelta(days=365 * 40), as_of, comment_depth=0)
+    collector._collect_listing(_Listing(submissions), "hot", config, as_of.timestamp(),
+                               (as_of - config.since).timestamp(), set(), stats)
+    publisher.close(60)
+    produced = read_records(topics, REDDIT_POSTS, before)
+    assert stats.posts == len(produced) == sum(publisher.stats.delivered.values())
     assert stats.posts + sum(stats.skipped.values()) == len(submissions)
+    made = Counter(_canonical(post_record(s, "hot", FETCHED)) for s in submissions)
+    values = [json.loads(r.value) for r in produced]
+    assert not Counter(_canonical(v) for v in values) - made, "a produced record is none of the posts' records"
+    for record, value in zip(produced, values):
+        assert record.key == (None if value["id"] is None else str(value["id"]))
+        assert record.headers[RECEIVED_AT_HEADER].decode() == value["fetched_at"]  # the fetch time, both places

@@ -1,6 +1,6 @@
-"""Property tests of bronze Reddit parsing (`parse_post_lines`, `parse_comment_lines`) on real Spark.
+"""Property tests of bronze Reddit parsing (`parse_post_records`, `parse_comment_records`) on real Spark.
 
-Lines are what the collector lands: records made by `post_record` /
+Record values ("lines" below) are what the collector produces: records made by `post_record` /
 `comment_record` from praw objects that praw built from listing JSON (real or
 damaged), records with a field swapped for garbage, and lines that are no
 record at all. Each example is one DataFrame of many lines. Every line comes
@@ -17,12 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
-from jobs.ingest.landed import LINES_DDL
 from jobs.ingest.reddit import comment_record, post_record, reddit_from_env
-from jobs.reddit.bronze import parse_comment_lines, parse_post_lines
+from jobs.reddit.bronze import parse_comment_records, parse_post_records
 from tests.hostile import (ODD_TEXT, dumps, hostile_text, json_values, same_number, short, spark_examples,
                            with_one_field_broken)
 from tests.ingest.strategies import broken_comment_data, broken_post_data, comment_data, post_data, praw_thing
+from tests.kafka_records import records
 
 FETCHED = datetime(2024, 3, 4, 15, 30, 0, 123456, tzinfo=timezone.utc)
 SPARK_EXAMPLES = spark_examples(6)
@@ -65,8 +65,9 @@ def _cases(make, valid_data, broken_data):
                     min_size=25, max_size=50)
 
 
-def _lines(spark, cases):
-    return spark.createDataFrame([("reddit/x.ndjson", i + 1, line) for i, (line, _, _) in enumerate(cases)], LINES_DDL)
+def _records(spark, cases):
+    """One Kafka record per case; its offset is the case's 1-based number (`line_number` below)."""
+    return records(spark, [line for line, _, _ in cases], "reddit.x")
 
 
 NUMBERS = {"score", "upvote_ratio", "num_comments", "depth"}
@@ -88,12 +89,12 @@ def _iso_micros(text: str) -> int:
 
 
 def _check(spark, parse, cases, columns: dict, required: list[str]) -> None:
-    rows, rejected = parse(_lines(spark, cases))
-    out = rows.select(*columns, "line_number", F.unix_micros("created_at").alias("created"),
+    rows, rejected = parse(_records(spark, cases))
+    out = rows.select(*columns, F.col("kafka_offset").alias("line_number"), F.unix_micros("created_at").alias("created"),
                       F.unix_micros("fetched_at").alias("fetched"), F.col("ingest_date").cast("string").alias("day"))
     out = out.collect()
     kept = {r["line_number"]: r for r in out}
-    bad = rejected.select("line_number", "reason", "detail", F.col("ingest_date").cast("string").alias("day")).collect()
+    bad = rejected.select(F.col("kafka_offset").alias("line_number"), "reason", "detail", F.col("ingest_date").cast("string").alias("day")).collect()
     assert len(kept) == len(out), "a line became two rows"
     assert all(r["reason"] and r["detail"] for r in bad), short([r for r in bad if not (r["reason"] and r["detail"])])
     rejected_lines = [r["line_number"] for r in bad]
@@ -119,11 +120,11 @@ def _check(spark, parse, cases, columns: dict, required: list[str]) -> None:
 
 @SPARK_EXAMPLES
 @given(_cases(_post, post_data, broken_post_data))
-def test_every_post_line_is_typed_or_rejected_with_a_reason(spark, cases):
-    _check(spark, parse_post_lines, cases, POST_COLUMNS, ["post_id", "subreddit"])
+def test_every_post_record_is_typed_or_rejected_with_a_reason(spark, cases):
+    _check(spark, parse_post_records, cases, POST_COLUMNS, ["post_id", "subreddit"])
 
 
 @SPARK_EXAMPLES
 @given(_cases(_comment, comment_data, broken_comment_data))
-def test_every_comment_line_is_typed_or_rejected_with_a_reason(spark, cases):
-    _check(spark, parse_comment_lines, cases, COMMENT_COLUMNS, ["comment_id", "post_id", "parent_id", "subreddit"])
+def test_every_comment_record_is_typed_or_rejected_with_a_reason(spark, cases):
+    _check(spark, parse_comment_records, cases, COMMENT_COLUMNS, ["comment_id", "post_id", "parent_id", "subreddit"])

@@ -1,15 +1,18 @@
-"""praw against the local Reddit server, landed -> bronze -> silver; re-collection merges, deletions are kept."""
+"""praw against the local Reddit server, Kafka -> bronze -> silver; re-collection merges, deletions are kept."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from jobs.ingest.landing import landing_root
+from jobs.ingest.publish import Publisher
 from jobs.ingest.reddit import RedditCollectConfig, RedditCollectError, RedditCollector, reddit_from_env
 from jobs.reddit.pipeline import bronze_reddit, silver_reddit
 from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
+from tests.kafka_records import read_topic
+from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS
 from lake_schema.reddit import BRONZE_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 
 AS_OF = datetime(2010, 8, 21, tzinfo=timezone.utc)
@@ -21,10 +24,9 @@ def _env(server: RedditReplayServer) -> dict[str, str]:
             "REDDIT_URL": server.url}
 
 
-def test_recollection_merges_updates_and_keeps_deleted_text(lake):
-    landing = landing_root(lake.settings)
+def test_recollection_merges_updates_and_keeps_deleted_text(lake, kafka):
     with RedditReplayServer(RedditServerConfig(client_id="app", client_secret="s3cret")) as server:
-        first = RedditCollector(reddit_from_env(_env(server)), landing).collect(CONFIG)
+        first = RedditCollector(reddit_from_env(_env(server)), Publisher(kafka, "reddit")).collect(CONFIG)
         assert first.posts > 5 and first.comments > 5 and server.requests > first.posts // 100
         expected_ids = {p["id"] for p in server.posts.values() if p["subreddit"] == "stocks"
                         and AS_OF - timedelta(days=20) <= datetime.fromtimestamp(p["created_utc"], timezone.utc) <= AS_OF}
@@ -41,7 +43,7 @@ def test_recollection_merges_updates_and_keeps_deleted_text(lake):
         comment = lake.read(SILVER_REDDIT_COMMENTS).where("NOT is_deleted AND NOT is_removed").first()
         server.update(comment["comment_id"], state="deleted")
 
-        second = RedditCollector(reddit_from_env(_env(server)), landing).collect(CONFIG)
+        second = RedditCollector(reddit_from_env(_env(server)), Publisher(kafka, "reddit")).collect(CONFIG)
         assert second.posts == first.posts
 
     assert bronze_reddit(lake).tables[BRONZE_REDDIT_POSTS.name] == second.posts
@@ -58,25 +60,26 @@ def test_recollection_merges_updates_and_keeps_deleted_text(lake):
     gone = lake.read(SILVER_REDDIT_COMMENTS).where(f"comment_id = '{comment['comment_id']}'").first()
     assert gone["is_deleted"] and gone["body"] == comment["body"] and gone["times_fetched"] == 2
 
-    # nothing new landed: bronze takes no file twice, silver writes nothing
+    # nothing new in Kafka: bronze takes no record twice, silver writes nothing
     rerun = bronze_reddit(lake)
-    assert rerun.tables == {} and rerun.skipped
+    assert rerun.tables == {}
     assert silver_reddit(lake).tables == {}
     assert lake.read(BRONZE_REDDIT_COMMENTS).count() == first.comments + second.comments
 
 
-def test_collector_window_depth_and_listings(tmp_path):
+def test_collector_window_depth_and_listings(kafka):
     with RedditReplayServer(RedditServerConfig()) as server:
         reddit = reddit_from_env(_env(server))
         config = RedditCollectConfig(["stocks", "investing"], listings=("new", "top"), since=timedelta(hours=240),
                                      as_of=AS_OF, comment_depth=1, max_posts=50)
-        collector = RedditCollector(reddit, tmp_path)
+        collector = RedditCollector(reddit, Publisher(kafka, "reddit"))
         stats = collector.collect(config)
-    import json
 
-    posts = [json.loads(line) for p in tmp_path.glob("reddit/posts/date=*/*.ndjson") for line in p.read_text().splitlines()]
-    comments = [json.loads(line) for p in tmp_path.glob("reddit/comments/date=*/*.ndjson") for line in p.read_text().splitlines()]
+    posts = [json.loads(value) for key, value, _ in read_topic(kafka, REDDIT_POSTS).values()]
+    comments = [json.loads(value) for key, value, _ in read_topic(kafka, REDDIT_COMMENTS).values()]
     assert len(posts) == stats.posts > 0 and len(comments) == stats.comments > 0
+    assert stats.kafka["delivered"] == {REDDIT_POSTS: stats.posts, REDDIT_COMMENTS: stats.comments}
+    assert {key for key, _, _ in read_topic(kafka, REDDIT_POSTS).values()} == {p["id"] for p in posts}
     oldest = (AS_OF - timedelta(hours=240)).isoformat().replace("+00:00", "")
     assert all(oldest <= p["created_utc"][:19] <= AS_OF.isoformat()[:19] for p in posts)
     assert {p["subreddit"] for p in posts} == {"stocks", "investing"}
@@ -85,9 +88,20 @@ def test_collector_window_depth_and_listings(tmp_path):
     assert all(c["parent_id"] == f"t3_{c['post_id']}" for c in comments)
 
 
-def test_wrong_credentials_give_a_clear_error(tmp_path):
+def test_wrong_credentials_give_a_clear_error(kafka):
     with RedditReplayServer(RedditServerConfig(client_id="app", client_secret="right")) as server:
         env = {**_env(server), "REDDIT_CLIENT_SECRET": "wrong"}
         with pytest.raises(RedditCollectError) as caught:
-            RedditCollector(reddit_from_env(env), tmp_path).collect(CONFIG)
+            RedditCollector(reddit_from_env(env), Publisher(kafka, "reddit")).collect(CONFIG)
     assert "wrong" not in str(caught.value)
+
+
+def test_a_text_cut_inside_an_emoji_is_produced_not_crashed(kafka):
+    """Reddit sends valid JSON whose text may end in half a surrogate pair (cut at a length limit)."""
+    from jobs.ingest.publish import utc_now
+
+    collector = RedditCollector(None, Publisher(kafka, "reddit"))
+    collector._send(REDDIT_POSTS, {"id": "cut1", "title": "to the moon \ud83d"}, utc_now())
+    collector.publisher.close()
+    (key, value, _), = read_topic(kafka, REDDIT_POSTS).values()
+    assert key == "cut1" and json.loads(value)["title"] == "to the moon \ud83d"

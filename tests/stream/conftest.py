@@ -1,27 +1,46 @@
-"""Helpers to run the real streaming query in the test session's Spark."""
+"""The real streaming query in the test session's Spark, and a Kafka broker of a test's own.
+
+Most stream tests use the root `kafka` fixture: the session's broker with topics of the test's own (a
+fresh KAFKA_TOPIC_PREFIX), so the stream, which reads finnhub.trades from its earliest offset, sees
+exactly what its test produced. The broker-crash test kills its broker, so it gets a private one.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
 
 from jobs.stream.batch import BatchReport
 from jobs.stream.query import StreamConfig, start_stream
+from tests.kafka_fixture import free_ports
+from tests.kafka_records import kafka_environment
+
+
+@pytest.fixture
+def private_kafka(tmp_path):
+    """(broker, its KafkaSettings): a broker only this test uses (free to kill), set as the environment."""
+    from jobs.resources.kafka_broker import KafkaBroker
+
+    port, controller_port = free_ports(2)
+    broker = KafkaBroker(tmp_path / "kafka", port, controller_port, username="stream-test",
+                         password=secrets.token_urlsafe(16))
+    with broker, kafka_environment(broker) as settings:
+        yield broker, settings
 
 
 @pytest.fixture
 def run_available_now():
-    """Run the query with trigger availableNow (takes what has landed, then stops); return its batch reports."""
+    """Run the query with trigger availableNow (takes what the topic holds, then stops); return its batch reports."""
 
     def run(lake, timeout_s: float = 300, **config) -> list[BatchReport]:
         reports: list[BatchReport] = []
-        query = start_stream(lake, StreamConfig(available_now=True, **config), on_batch=reports.append)
+        stream = start_stream(lake, StreamConfig(available_now=True, **config), on_batch=reports.append)
         try:
-            finished = query.awaitTermination(timeout_s)
+            finished = stream.await_termination(timeout_s)
         finally:
-            if query.isActive:
-                query.stop()
+            stream.stop()
         assert finished, f"the stream did not catch up in {timeout_s} s"
         return reports
 

@@ -1,51 +1,96 @@
-"""One micro-batch replayed after crashes at its two most delicate points (real Spark, real Delta)."""
+"""One micro-batch replayed after crashes at its most delicate points (real Spark, real Delta; the records
+are built the way `kafka_records` hands them over, so no broker is needed)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from jobs.ingest.landed import LandedFile
-from jobs.ingest.landing import landing_root
-from jobs.stream.batch import BatchReport, StreamContext, _plan_and_take_bronze, process_batch
-from jobs.stream.plan import PlanStore
+import pytest
+
+import jobs.stream.batch as batch_module
+from jobs.resources.lake import Txn
+from jobs.stream.batch import trades_batch
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
-from tests.stream.helpers import START, expected_tables, land, line, rows, synthetic_files, trade_file
+from tests.stream.helpers import (
+    INVALID_JSON, PING, START, Record, expected_quarantine, expected_tables, frame, records_frame, rows,
+    synthetic_records,
+)
+
+APP = "kafka:finnhub.trades->bronze.trades"
+ALL_TABLES = sorted(t.name for t in (BRONZE_TRADES, QUARANTINE, SILVER_TRADES, BARS_1M))
 
 
-def test_a_batch_replayed_after_a_crash_writes_every_table_exactly_once(lake, spark, tmp_path):
-    landing = landing_root(lake.settings)
-    files = synthetic_files(2, seed=9)
-    for file in files:
-        land(landing, file)
-    ctx = StreamContext(app_id="stream.trades:test:q1", landing=landing, plans=PlanStore(tmp_path / "checkpoint"),
-                        watermark=timedelta(minutes=10), tag="test")
-    uris = [(landing / f.relative).as_uri() for f in files]
+class Crash(RuntimeError):
+    pass
 
-    # crash 1: the bronze commits (one per file, with its txn) are in, nothing after them
-    landed = [LandedFile(landing / f.relative, f.relative) for f in files]
-    _plan_and_take_bronze(lake, ctx, landed, 0, BatchReport(0))
-    replay = process_batch(lake, ctx, uris, 0)
+
+def _crash(*_, **__):
+    raise Crash("the process died here")
+
+
+def test_a_batch_replayed_after_a_crash_writes_every_table_exactly_once(lake, spark, monkeypatch):
+    groups = synthetic_records(3, seed=9)  # one of each: re-sent frame, invalid JSON, a ping
+    records = records_frame(spark, [r for g in groups for r in g])
+    txn = Txn(APP, 1)
+
+    # crash 1: bronze committed (with the batch's txn), nothing after it
+    with monkeypatch.context() as patch:
+        patch.setattr(batch_module, "build_silver_trades", _crash)
+        with pytest.raises(Crash):
+            trades_batch(lake, records, txn, 0)
+    assert lake.row_count(BRONZE_TRADES) > 0 and lake.row_count(SILVER_TRADES) == 0
+    replay = trades_batch(lake, records, txn, 0)
     assert replay.resumed and replay.skipped == [BRONZE_TRADES.name]
     assert set(replay.tables) == {QUARANTINE.name, SILVER_TRADES.name, BARS_1M.name}
 
     # crash 2: every table committed, but Spark never recorded the batch as done: it runs again
-    again = process_batch(lake, ctx, uris, 0)
-    assert sorted(again.skipped) == sorted(t.name for t in (BRONZE_TRADES, QUARANTINE, SILVER_TRADES, BARS_1M))
-    assert again.tables == {}
+    again = trades_batch(lake, records, txn, 0)
+    assert again.resumed and sorted(again.skipped) == ALL_TABLES and again.tables == {}
 
-    bronze, silver, bars = expected_tables(spark, landing, files)
+    bronze, silver, bars = expected_tables(records)
     assert rows(lake.read(BRONZE_TRADES)) == rows(bronze)
     assert rows(lake.read(SILVER_TRADES)) == rows(silver)
     assert rows(lake.read(BARS_1M)) == rows(bars)
-    assert lake.read(QUARANTINE).count() == replay.tables[QUARANTINE.name] > 0
+    quarantined = lake.read(QUARANTINE)
+    assert quarantined.count() == replay.tables[QUARANTINE.name] == sum(expected_quarantine(records).values())
+    assert {r.reason for r in quarantined.collect()} == {"invalid_json", "not_a_trade_frame", "duplicate_record"}
 
-    # a file with no valid trade at all: its lines are still quarantined, nothing else changes
+    # a batch with no valid trade at all: its records are still quarantined, nothing else changes
     when = START + timedelta(minutes=10)
-    only_bad = trade_file(7, [line(when, '{"type":"ping"}')], when)
-    land(landing, only_bad)
-    bad = process_batch(lake, ctx, [(landing / only_bad.relative).as_uri()], 1)
-    assert bad.taken == (only_bad.relative,) and bad.tables == {BRONZE_TRADES.name: 0, QUARANTINE.name: 1}
-    reasons = {r.reason for r in lake.read(QUARANTINE).where(f"source_file = '{only_bad.relative}'").collect()}
-    assert reasons == {"not_a_trade_frame"}
+    bad = trades_batch(lake, records_frame(spark, [Record(PING, when), Record(INVALID_JSON, when)], first_offset=1000),
+                       Txn(APP, 2), 1)
+    assert bad.tables == {BRONZE_TRADES.name: 0, QUARANTINE.name: 2} and bad.silver_visible_at is None
+    reasons = {r.reason for r in lake.read(QUARANTINE).where("kafka_offset >= 1000").collect()}
+    assert reasons == {"not_a_trade_frame", "invalid_json"}
     assert rows(lake.read(SILVER_TRADES)) == rows(silver)
+
+
+def test_a_replay_after_the_silver_commit_keeps_the_watermark_it_started_with(lake, spark, monkeypatch):
+    """The batch moves silver's high-water mark far ahead; a replay that resumes after its silver commit must
+    still refresh the bars of its early minutes, as the first attempt would have."""
+    watermark = timedelta(minutes=1)
+    first = [Record(frame([("AAPL", 100.0 + i, START + timedelta(seconds=10 * i), 1.0)]),
+                    START + timedelta(seconds=10 * i + 1)) for i in range(5)]  # 14:30:00 .. 14:30:40
+    trades_batch(lake, records_frame(spark, first), Txn(APP, 1), 0, watermark)
+
+    minute_31, minute_35 = START + timedelta(minutes=1, seconds=10), START + timedelta(minutes=5, seconds=10)
+    second = [Record(frame([("AAPL", 111.0, minute_31, 2.0)]), minute_31 + timedelta(seconds=1)),
+              Record(frame([("AAPL", 115.0, minute_35, 3.0)]), minute_35 + timedelta(seconds=1))]
+    records = records_frame(spark, second, first_offset=len(first))
+    with monkeypatch.context() as patch:  # crash after the silver commit, before the bars
+        patch.setattr(batch_module, "upsert_bars", _crash)
+        with pytest.raises(Crash):
+            trades_batch(lake, records, Txn(APP, 2), 1, watermark)
+    assert lake.read(SILVER_TRADES).count() == 7 and lake.read(BARS_1M).count() == 1
+
+    replay = trades_batch(lake, records, Txn(APP, 2), 1, watermark)
+    assert replay.resumed and sorted(replay.skipped) == sorted([BRONZE_TRADES.name, QUARANTINE.name, SILVER_TRADES.name])
+    assert set(replay.tables) == {BARS_1M.name} and replay.late_beyond_watermark == 0
+    assert replay.watermark_floor == START - timedelta(minutes=1)  # from 14:30:40, not from 14:35:10
+
+    all_records = records_frame(spark, first).unionByName(records)
+    _, silver, bars = expected_tables(all_records)
+    assert rows(lake.read(SILVER_TRADES)) == rows(silver)
+    assert rows(lake.read(BARS_1M)) == rows(bars)  # the 14:31 bar too
+    assert lake.read(BARS_1M).count() == 3

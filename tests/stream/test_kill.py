@@ -1,12 +1,18 @@
-"""SIGKILL the real `pulselake stream` process at random points, restart it, and compare with a clean run.
+"""Crashes at random points, then recovery, compared with one clean pass: nothing lost, nothing doubled.
 
-Each cycle lands files, starts the stream as its own process group (Python driver, Spark JVM and its
-Python workers), and kills the whole group with SIGKILL either at a random moment or shortly after a
-random commit (when a batch is half way through its four tables: the interesting case). The last run
-uses --available-now to take the rest and exit. Bronze, silver trades and bars must equal, row for row,
-what one clean pass of the batch definitions gives over all the files (which a clean stream run equals:
-see test_stream), and the quarantine the same reasons and counts. The seed and the number of kills come
-from PULSELAKE_KILL_SEED / PULSELAKE_KILLS (the reliability job loops this with more).
+1. SIGKILL the real `pulselake stream` process. Each cycle produces a group of frames to finnhub.trades,
+   starts the stream as its own process group (Python driver, Spark JVM and its Python workers), produces
+   another group while it runs, and kills the whole group with SIGKILL either at a random moment or
+   shortly after a random commit (when a batch is half way through its four tables: the interesting case).
+   The last run uses --available-now to take the rest and exit.
+2. SIGKILL the Kafka broker (and restart it) several times while the stream runs in this process and a
+   producer keeps sending.
+
+Either way bronze, silver trades and bars must equal, row for row, what one clean pass of the batch
+definitions gives over every record the topic holds (which a clean stream run equals: see test_stream),
+the quarantine the same reasons and counts, and silver must hold exactly the distinct trades produced
+(counted in Python from what was sent). The seed and the number of kills come from PULSELAKE_KILL_SEED /
+PULSELAKE_KILLS (the reliability job loops this with more).
 """
 
 from __future__ import annotations
@@ -18,15 +24,22 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
-from jobs.ingest.landing import landing_root
+from jobs.ingest.consume import take
+from jobs.ingest.publish import Publisher
+from jobs.ingest.topics import FINNHUB_TRADES, record_count
 from jobs.resources.lake import Lake
 from jobs.settings import Settings
-from jobs.trades.bronze import bronze_trades
+from jobs.stream.batch import trades_sink
+from jobs.stream.query import StreamConfig, start_stream
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
-from tests.stream.helpers import expected_quarantine, expected_tables, land, rows, synthetic_files
+from tests.stream.conftest import wait_until
+from tests.stream.helpers import (
+    distinct_trades, expected_quarantine, expected_tables, produce, rows, synthetic_records, topic_records,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("PULSELAKE_KILLS", "3"))
@@ -35,11 +48,10 @@ TABLES = (BRONZE_TRADES, QUARANTINE, SILVER_TRADES, BARS_1M)
 
 
 def _command(lake_root: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "jobs.cli", "stream", "--lake-root", str(lake_root), "--watermark", "1h",
-            "--query-name", "killable", *extra]
+    return [sys.executable, "-m", "jobs.cli", "stream", "--lake-root", str(lake_root), "--watermark", "1h", *extra]
 
 
-def _env() -> dict[str, str]:
+def _env() -> dict[str, str]:  # the KAFKA_* settings of the test's broker and topics come with os.environ
     return {**os.environ, "PULSELAKE_SPARK_MASTER": "local[2]", "PULSELAKE_SPARK_DRIVER_MEMORY": "1g"}
 
 
@@ -63,24 +75,37 @@ def _wait_for(predicate, timeout_s: float, proc: subprocess.Popen) -> bool:
     return False
 
 
-def test_sigkill_at_random_points_loses_and_duplicates_nothing(spark, tmp_path):
+def _assert_one_clean_pass(lake: Lake, spark, kafka, sent: list, seed: int) -> None:
+    records = topic_records(spark, kafka)
+    assert records.count() == len(sent), f"seed {seed}: the topic holds {records.count()} records, {len(sent)} were sent"
+    bronze, silver, bars = expected_tables(records)
+    assert rows(lake.read(BRONZE_TRADES)) == rows(bronze), f"seed {seed}: bronze lost or repeated trades"
+    assert rows(lake.read(SILVER_TRADES)) == rows(silver), f"seed {seed}: silver differs from a clean run"
+    assert lake.read(SILVER_TRADES).count() == distinct_trades(sent), f"seed {seed}: silver != the trades produced"
+    assert rows(lake.read(BARS_1M)) == rows(bars), f"seed {seed}: bars differ from a clean run"
+    quarantined = Counter(r.reason for r in lake.read(QUARANTINE).collect())
+    assert quarantined == expected_quarantine(records), f"seed {seed}"
+
+
+def test_sigkill_at_random_points_loses_and_duplicates_nothing(spark, kafka, tmp_path):
     rng = random.Random(SEED)
-    files = synthetic_files(2 * KILLS + 2, seed=SEED % 1000, lines_per_file=4)
+    groups = synthetic_records(2 * KILLS + 2, seed=SEED % 1000, frames_per_group=4)
     root = tmp_path / "killed"
-    landing = landing_root(Settings(lake_root=str(root)))
     log_path = tmp_path / "stream.log"
-    kills = []
+    kills, sent = [], []
     with log_path.open("w") as log:
         for cycle in range(KILLS):
-            land(landing, files[2 * cycle])
+            produce(kafka, groups[2 * cycle])
+            sent += groups[2 * cycle]
             mark = log_path.stat().st_size
-            proc = subprocess.Popen(_command(root, "--trigger-interval", "1s", "--max-files-per-trigger", "1"),
+            proc = subprocess.Popen(_command(root, "--trigger-interval", "1s", "--max-records-per-trigger", "3"),
                                     cwd=REPO, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 before = _commits(root)
                 started = _wait_for(lambda: "streaming" in log_path.read_text()[mark:], 240, proc)
                 assert started, f"the stream did not start:\n{log_path.read_text()[-3000:]}"
-                land(landing, files[2 * cycle + 1])  # lands while the stream runs
+                produce(kafka, groups[2 * cycle + 1])  # arrives while the stream runs
+                sent += groups[2 * cycle + 1]
                 if rng.random() < 0.6:  # shortly after a commit: the batch is half way through its tables
                     _wait_for(lambda: _commits(root) > before, 240, proc)
                     mode, delay = "after a commit", rng.uniform(0, 3)
@@ -94,8 +119,9 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(spark, tmp_path):
             kills.append(f"{mode} +{delay:.1f} s (commits {before} -> {_commits(root)})")
             log.write(f"\n--- SIGKILL {cycle + 1}: {kills[-1]}\n")
             log.flush()
-        for file in files[2 * KILLS:]:
-            land(landing, file)
+        for group in groups[2 * KILLS:]:
+            produce(kafka, group)
+            sent += group
         final = subprocess.run(_command(root, "--available-now"), cwd=REPO, env=_env(), stdout=log,
                                stderr=subprocess.STDOUT, timeout=480)
     output = log_path.read_text()
@@ -103,10 +129,49 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(spark, tmp_path):
     print(f"seed {SEED}; kills: {kills}\n{output}")
 
     killed = Lake(spark, Settings(lake_root=str(root), spark_master="local[2]"))
-    bronze, silver, bars = expected_tables(spark, landing, files)
-    assert rows(killed.read(BRONZE_TRADES)) == rows(bronze), f"seed {SEED}: bronze lost or repeated trades"
-    assert rows(killed.read(SILVER_TRADES)) == rows(silver), f"seed {SEED}: silver differs from a clean run"
-    assert rows(killed.read(BARS_1M)) == rows(bars), f"seed {SEED}: bars differ from a clean run"
-    quarantined = Counter(r.reason for r in killed.read(QUARANTINE).collect())
-    assert quarantined == expected_quarantine(spark, landing, files), f"seed {SEED}"
-    assert bronze_trades(killed).notes[0].startswith("0 trade files")  # the nightly finds nothing left to take
+    _assert_one_clean_pass(killed, spark, kafka, sent, SEED)
+    assert take(killed, trades_sink()).notes == ["finnhub.trades: nothing new"]  # the nightly finds nothing left
+
+
+def test_the_broker_sigkilled_and_restarted_mid_stream_loses_and_duplicates_nothing(lake, spark, private_kafka):
+    broker, kafka = private_kafka
+    rng = random.Random(SEED + 1)
+    groups = synthetic_records(KILLS + 2, seed=(SEED + 1) % 1000, frames_per_group=4)
+    sent = [record for group in groups for record in group]
+    reports, outages = [], []
+    taken = lambda: sum(r.records for r in reports)  # noqa: E731
+    publisher = Publisher(kafka, "test", topics=(FINNHUB_TRADES,), linger_ms=5)
+    stream = start_stream(lake, StreamConfig(trigger_seconds=0.5, watermark=timedelta(hours=1)),
+                          on_batch=reports.append)
+
+    def running() -> bool:
+        assert stream.query.isActive, f"the stream stopped: {stream.query.exception()}"
+        return True
+
+    try:
+        for cycle, group in enumerate(groups):
+            for record in group:  # the collector's producer: retries through the outage, never duplicates
+                publisher.send(FINNHUB_TRADES, record.key, record.value, record.received)
+            publisher.poll(0)
+            if cycle >= KILLS:
+                continue
+            if rng.random() < 0.5:  # while a batch is under way, or right after it
+                batches = len(reports)
+                wait_until(lambda: running() and len(reports) > batches, 240, "a batch")
+                mode, delay = "after a batch", rng.uniform(0, 2)
+            else:
+                mode, delay = "at a random moment", rng.uniform(0, 6)
+            time.sleep(delay)
+            running()
+            broker.kill()
+            down = rng.uniform(0, 5)
+            time.sleep(down)
+            broker.start()
+            outages.append(f"{mode} +{delay:.1f} s, down {down:.1f} s")
+        publisher.close(120)
+        wait_until(lambda: running() and taken() >= len(sent), 300, f"every record ({len(sent)}) taken")
+    finally:
+        stream.stop()
+    print(f"seed {SEED + 1}; broker kills: {outages}; batches: " + "; ".join(r.line() for r in reports))
+    assert taken() == len(sent) == record_count(kafka, FINNHUB_TRADES)
+    _assert_one_clean_pass(lake, spark, kafka, sent, SEED + 1)

@@ -1,0 +1,490 @@
+"""A real local Apache Kafka broker: KRaft (one JVM that is broker and controller), SASL PLAIN, 127.0.0.1 only.
+
+Tests and `make kafka` need a genuine broker (the wire protocol, acks, restarts and crash recovery are the
+point), but not Docker or a Kafka download: the jars already come from jvm/kafka/pom.xml into .jars/kafka/.
+Every listener asks for a password, so a stray client on the machine cannot read or write the stream.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import importlib.util
+import os
+import re
+import secrets
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
+
+__all__ = ["KafkaBroker", "main"]
+
+INTERNAL_USER = "pulselake-broker"  # the broker's own login (broker -> controller, broker -> itself)
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # room for a 10 MB record plus batch overhead
+DEFAULT_DATA_DIR = PROJECT_ROOT / ".kafka"
+_ERROR_LINE = re.compile(r"^(\[[^]]+\] (ERROR|FATAL) |Caused by: )")
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")  # a JAAS `user_<name>` key must stay one token
+
+_LOG4J2 = """\
+# Written by jobs/resources/kafka_broker.py on every start: the broker logs here, not to the console.
+status = warn
+# Kafka logs all through its own shutdown; log4j2's hook would stop the appender too early (and complain).
+shutdownHook = disable
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.filePattern = {log}.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 20MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 2
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+# Per-request and state-change chatter would drown the lines that explain a failure.
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = WARN
+"""
+
+
+class _NotReady(Exception):
+    """The broker is still booting (connection refused, no metadata yet): worth another probe."""
+
+
+class KafkaBroker:
+    """One single-node Kafka 4.x broker+controller whose whole state lives in `data_dir`.
+
+    The first `start()` formats the storage; later starts (after `stop()` or a crash via `kill()`) reuse the
+    cluster id, topics and records. The process runs in its own process group so a Ctrl-C meant for a
+    foreground Python program does not kill it half-way; `stop()` shuts it down cleanly.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        port: int,
+        controller_port: int | None = None,
+        *,
+        username: str,
+        password: str,
+        jars_dir: str | Path | None = None,
+        heap: str = "512m",
+        retention_ms: int | None = None,
+    ) -> None:
+        if not _USERNAME_RE.match(username) or username == INTERNAL_USER:
+            raise ValueError(f"username must match {_USERNAME_RE.pattern} and not be {INTERNAL_USER!r}: {username!r}")
+        if not password or any(c in password for c in '"\\') or any(ord(c) < 32 for c in password):
+            raise ValueError("password must be non-empty, without quotes, backslashes or control characters")
+        self.data_dir = Path(data_dir).resolve()
+        self.port = int(port)
+        self.controller_port = int(controller_port) if controller_port is not None else self.port + 1
+        if self.controller_port == self.port:
+            raise ValueError("port and controller_port must differ")
+        self.username = username
+        self.password = password
+        self.jars_dir = Path(jars_dir) if jars_dir is not None else DEFAULT_JARS_DIR
+        self.heap = heap
+        self.retention_ms = retention_ms
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_offsets: dict[Path, int] = {}
+
+    # -- where things live -------------------------------------------------------------------------------
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        """The broker's own log (log4j2): the place to look when something went wrong."""
+        return self.data_dir / "broker.log"
+
+    @property
+    def _log_dir(self) -> Path:
+        return self.data_dir / "logs"  # Kafka's `log.dirs`: partitions and the KRaft metadata log
+
+    @property
+    def _properties_file(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    @property
+    def _stdout_file(self) -> Path:
+        return self.data_dir / "broker.out"  # JVM crashes and anything printed before log4j2 starts
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self.running else None
+
+    def client_config(self) -> dict[str, str]:
+        """What a confluent_kafka Producer/Consumer/AdminClient needs to talk to this broker."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanisms": "PLAIN",
+            "sasl.username": self.username,
+            "sasl.password": self.password,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def start(self, timeout_s: float = 60) -> KafkaBroker:
+        """Format on first use, spawn the JVM, return once an authenticated client sees cluster metadata."""
+        if self.running:
+            return self
+        self.kill()  # reap a JVM that exited by itself, if any
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._write_configs()
+        # Both files are appended to across restarts: errors are quoted from this start on only.
+        self._log_offsets = {path: path.stat().st_size if path.exists() else 0
+                             for path in (self.log_file, self._stdout_file)}
+        if not (self._log_dir / "meta.properties").exists():
+            self._format_storage(timeout_s)
+        with open(self._stdout_file, "ab") as out:
+            self._process = subprocess.Popen(
+                [*self._java_command(), "kafka.Kafka", str(self._properties_file)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=self.data_dir, start_new_session=True,
+            )
+        atexit.register(self.kill)  # never leave an orphan JVM behind a crashed test run
+        try:
+            self._wait_ready(timeout_s)
+        except BaseException:
+            self.kill()
+            raise
+        return self
+
+    def stop(self, timeout_s: float = 30) -> None:
+        """Clean shutdown (SIGTERM: Kafka flushes and closes its logs), SIGKILL if it hangs."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._forget()
+
+    def kill(self) -> None:
+        """SIGKILL, no goodbye: simulates a crash; `start()` on the same data_dir must recover."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._signal(signal.SIGKILL)
+            self._process.wait()
+        self._forget()
+
+    def __enter__(self) -> KafkaBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- topics ------------------------------------------------------------------------------------------
+    def create_topics(self, names: Mapping[str, int] | Iterable[str], partitions: int = 3, timeout_s: float = 30) -> None:
+        """Create topics (name -> partitions, or names with `partitions` each); existing ones are left alone."""
+        from confluent_kafka import KafkaError, KafkaException
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        wanted = dict(names) if isinstance(names, Mapping) else {name: partitions for name in names}
+        if not wanted:
+            return
+        admin = AdminClient(self.client_config())
+        futures = admin.create_topics(
+            [NewTopic(name, num_partitions=n, replication_factor=1) for name, n in wanted.items()],
+            operation_timeout=timeout_s, request_timeout=timeout_s,
+        )
+        # future.exception(), not result(): a raised-and-caught error would tie this frame (and the client,
+        # which keeps reconnecting and logging) into a reference cycle that outlives the call.
+        for name, future in futures.items():
+            error = future.exception(timeout=timeout_s + 5)
+            if error is not None and error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise KafkaException(error.args[0])
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _internal_password(self) -> str:
+        """The broker's own password: generated once, kept in the data dir so a restart logs in again."""
+        path = self.data_dir / "broker-password"
+        if not path.exists():
+            _write_secret(path, secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
+    def _server_properties(self) -> dict[str, str]:
+        internal = self._internal_password()
+        users = f'user_{INTERNAL_USER}="{internal}" user_{self.username}="{self.password}"'
+        # `username`/`password` are what this node presents as a client (broker -> controller); the
+        # `user_*` entries are who the listener accepts.
+        jaas = (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="{INTERNAL_USER}" password="{internal}" '
+        )
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            # Static voters (kraft.version 0): the config, not the formatted log, says where the controller
+            # listens, so the controller port may change between restarts of the same data dir.
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"CLIENT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"CLIENT://127.0.0.1:{self.port}",
+            "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "inter.broker.listener.name": "CLIENT",
+            "controller.listener.names": "CONTROLLER",
+            "sasl.enabled.mechanisms": "PLAIN",
+            "sasl.mechanism.inter.broker.protocol": "PLAIN",
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.client.plain.sasl.jaas.config": jaas + users + ";",
+            # Only the broker itself talks to the controller listener.
+            "listener.name.controller.plain.sasl.jaas.config": jaas + f'user_{INTERNAL_USER}="{internal}";',
+            "log.dirs": str(self._log_dir),
+            "num.partitions": "1",
+            "auto.create.topics.enable": "false",
+            "default.replication.factor": "1",
+            "min.insync.replicas": "1",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "5",  # not 50: the first consumer group on 2 cores waits less
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "5",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "message.max.bytes": str(MAX_MESSAGE_BYTES),
+            "replica.fetch.max.bytes": str(MAX_MESSAGE_BYTES),
+            "num.network.threads": "2",
+            "num.io.threads": "4",
+            "num.recovery.threads.per.data.dir": "2",
+            # After a crash the controller keeps the dead incarnation registered until its session expires
+            # (default 9 s) and refuses the restarted broker meanwhile: a shorter session, a faster recovery.
+            "broker.session.timeout.ms": "4000",
+            "broker.heartbeat.interval.ms": "1000",
+        }
+        if self.retention_ms is not None:
+            props["log.retention.ms"] = str(int(self.retention_ms))
+        return props
+
+    def _write_configs(self) -> None:
+        body = "".join(f"{key}={_escape_property(value)}\n" for key, value in self._server_properties().items())
+        _write_secret(self._properties_file, "# Written by jobs/resources/kafka_broker.py on every start.\n" + body)
+        (self.data_dir / "log4j2.properties").write_text(_LOG4J2.format(log=self.log_file))
+
+    def _java_command(self) -> list[str]:
+        java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else Path("java")
+        return [
+            str(java),
+            f"-Xmx{self.heap}",
+            # Measured on 2 cores: serial GC + C1 only start the broker in ~4 s instead of ~6-7 s (G1 + C2),
+            # and peak throughput does not matter for a local broker.
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-Djava.awt.headless=true",
+            "-Djava.net.preferIPv4Stack=true",  # plain AF_INET 127.0.0.1 sockets, not IPv6 ::ffff:127.0.0.1
+            f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.data_dir}",
+            "-cp",
+            _classpath(self.jars_dir),
+        ]
+
+    def _format_storage(self, timeout_s: float) -> None:
+        """Write meta.properties and the bootstrap metadata: once per data dir (it holds the cluster id)."""
+        command = [*self._java_command(), "kafka.tools.StorageTool", "format",
+                   "-t", _random_cluster_id(), "-c", str(self._properties_file)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, cwd=self.data_dir)
+        if result.returncode != 0:
+            raise RuntimeError(f"formatting Kafka storage in {self._log_dir} failed:\n{result.stdout}{result.stderr}"
+                               f"{self._log_tail()}")
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        """Probe with an authenticated AdminClient until it sees a broker; fail fast if the JVM dies."""
+        try:
+            for attempt in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(0.2),
+                                    retry=retry_if_exception_type(_NotReady)):
+                with attempt:
+                    self._probe()
+        except RetryError as exc:
+            raise RuntimeError(f"Kafka broker on {self.bootstrap} not ready after {timeout_s:.0f}s "
+                               f"(last: {exc.last_attempt.exception()}){self._log_tail()}") from None
+
+    def _probe(self) -> None:
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient
+
+        if self._process is None or self._process.poll() is not None:
+            code = None if self._process is None else self._process.returncode
+            raise RuntimeError(f"Kafka broker exited with code {code} during startup{self._log_tail()}")
+        # A fresh client per probe, never bound to a name: it is gone when the probe returns or raises,
+        # instead of reconnecting (and logging) in the background for as long as a traceback lives.
+        config = {
+            **self.client_config(),
+            "log_level": 0,  # "connection refused" while the JVM boots is expected, not news
+            "reconnect.backoff.max.ms": 200,  # default 10 s: we would notice the broker long after it is up
+        }
+        try:
+            brokers = AdminClient(config).list_topics(timeout=2).brokers
+        except KafkaException as exc:
+            raise _NotReady(str(exc)) from None
+        if not brokers:
+            raise _NotReady("no broker in the cluster metadata yet")
+
+    def _log_tail(self, lines: int = 25) -> str:
+        """For error messages, from this start on: the first ERROR/FATAL lines and causes (the shutdown
+        chatter after a fatal error buries them), then the last lines of broker.log and the JVM's output."""
+        parts = []
+        text = _read_since(self.log_file, self._log_offsets.get(self.log_file, 0)).splitlines()
+        errors = [line for line in text if _ERROR_LINE.match(line)]
+        if errors:
+            parts.append(f"\n--- first errors in {self.log_file} ---\n" + "\n".join(dict.fromkeys(errors[:12])))
+        if text:
+            parts.append(f"\n--- last lines of {self.log_file} ---\n" + "\n".join(text[-lines:]))
+        text = _read_since(self._stdout_file, self._log_offsets.get(self._stdout_file, 0)).splitlines()
+        if text:
+            parts.append(f"\n--- last lines of {self._stdout_file} ---\n" + "\n".join(text[-lines:]))
+        return "".join(parts) or f"\n(no output in {self.log_file} or {self._stdout_file})"
+
+    def _signal(self, sig: signal.Signals) -> None:
+        assert self._process is not None
+        try:
+            os.killpg(self._process.pid, sig)  # its own group (start_new_session): the JVM and nothing else
+        except ProcessLookupError:
+            pass
+
+    def _forget(self) -> None:
+        atexit.unregister(self.kill)
+        self._process = None
+
+
+def _classpath(jars_dir: Path) -> str:
+    """The kafka module's jars, with the slf4j binding repaired if Maven picked mismatched versions.
+
+    Kafka 4.1 asks for slf4j-api 1.7.36, log4j-slf4j2-impl needs slf4j-api 2.x: with 1.7 on the class path
+    slf4j finds no binding and silently drops every log line (broker.log stays empty). Until
+    jvm/kafka/pom.xml pins slf4j-api 2.x (or uses log4j-slf4j-impl), take pyspark's slf4j-api 2.x instead.
+    """
+    jars = module_jars(jars_dir, "kafka")
+    names = [Path(j).name for j in jars]
+    old_api = [j for j, n in zip(jars, names) if n.startswith("slf4j-api-1.")]
+    if old_api and any(n.startswith("log4j-slf4j2-impl-") for n in names):
+        spec = importlib.util.find_spec("pyspark")
+        replacement = sorted(Path(spec.origin).parent.glob("jars/slf4j-api-2.*.jar")) if spec and spec.origin else []
+        if replacement:
+            jars = [str(replacement[-1]), *(j for j in jars if j not in old_api)]
+    return os.pathsep.join(jars)
+
+
+def _read_since(path: Path, offset: int) -> str:
+    """A log file's text from `offset` (from the start if it rolled over and is shorter now)."""
+    if not path.exists():
+        return ""
+    with path.open("rb") as f:
+        if f.seek(0, os.SEEK_END) >= offset:
+            f.seek(offset)
+        else:
+            f.seek(0)
+        return f.read().decode(errors="replace")
+
+
+def _random_cluster_id() -> str:
+    """Kafka's Uuid format (22 url-safe base64 chars); like Uuid.randomUuid, never starting with '-'."""
+    while True:
+        value = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not value.startswith("-"):
+            return value
+
+
+def _escape_property(value: str) -> str:
+    """Java .properties are read as ISO-8859-1 with backslash escapes."""
+    out = value.replace("\\", "\\\\")
+    return "".join(c if 32 <= ord(c) < 127 else f"\\u{ord(c):04x}" for c in out)
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds passwords)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+# -- `make kafka` ----------------------------------------------------------------------------------------
+cli = typer.Typer(add_completion=False, help="Run a local Kafka broker (KRaft, SASL PLAIN) in the foreground.")
+
+
+@cli.command()
+def serve(
+    port: int = typer.Option(9092, envvar="KAFKA_PORT", help="client listener port on 127.0.0.1"),
+    controller_port: int | None = typer.Option(None, envvar="KAFKA_CONTROLLER_PORT",
+                                               help="controller listener port (default: port + 1)"),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, envvar="KAFKA_DATA_DIR", help="broker state: topics, records, logs"),
+    username: str = typer.Option("pulselake", envvar="KAFKA_SASL_USERNAME", help="the client login"),
+) -> None:
+    """Start the broker, print how to connect, run until Ctrl-C or SIGTERM, then stop it cleanly."""
+    console = Console()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    password_file = data_dir / "client-password"
+    password = os.environ.get("KAFKA_SASL_PASSWORD")
+    if not password:
+        if not password_file.exists():
+            _write_secret(password_file, secrets.token_urlsafe(18) + "\n")
+        password = password_file.read_text().strip()
+    broker = KafkaBroker(data_dir, port, controller_port, username=username, password=password)
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # SIGINT even when inherited as ignored; SIGHUP: the terminal closed, and the broker must not outlive us.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, terminate)
+    try:
+        try:
+            with console.status(f"starting Kafka on {broker.bootstrap} (data in {broker.data_dir})"):
+                broker.start()
+        except RuntimeError as exc:  # it quotes broker.log: say that, without a Python traceback
+            console.print(f"[bold red]the Kafka broker did not start:[/] {escape(str(exc))}", soft_wrap=True,
+                          highlight=False)
+            raise typer.Exit(1) from None
+        secret = ("KAFKA_SASL_PASSWORD (as set)" if os.environ.get("KAFKA_SASL_PASSWORD")
+                  else f"KAFKA_SASL_PASSWORD=$(cat {password_file})")
+        console.print(f"[bold green]Kafka broker ready[/] on [bold]{broker.bootstrap}[/] (pid {broker.pid})", soft_wrap=True)
+        console.print("clients authenticate with SASL_PLAINTEXT + PLAIN; export:", soft_wrap=True)
+        console.print(f"  KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}", soft_wrap=True, highlight=False)
+        console.print(f"  KAFKA_SASL_USERNAME={username}", soft_wrap=True, highlight=False)
+        console.print(f"  {secret}", soft_wrap=True, highlight=False)
+        console.print(f"broker log: {broker.log_file}; Ctrl-C stops it", soft_wrap=True, highlight=False)
+        while broker.running:
+            time.sleep(0.5)
+        console.print(f"[bold red]the broker exited on its own[/]; see {broker.log_file}", soft_wrap=True)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean shutdown short
+        console.print("stopping the Kafka broker ...")
+    finally:
+        broker.stop()
+    console.print("Kafka broker stopped")
+
+
+def main() -> None:
+    """Entry point of `python -m jobs.resources.kafka_broker` (`make kafka`)."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()
