@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 if TYPE_CHECKING:
     from jobs.resources.kafka import KafkaSettings
@@ -52,10 +53,17 @@ def end_offsets(client_config: dict[str, Any], topic: str, timeout_s: float = 15
         metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
         if metadata is None or metadata.error is not None:
             return {}
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
-                for p in sorted(metadata.partitions)}
+        return {p: _watermarks(consumer, TopicPartition(topic, p), timeout_s) for p in sorted(metadata.partitions)}
     finally:
         consumer.close()
+
+
+def _watermarks(consumer: Any, partition: Any, timeout_s: float) -> tuple[int, int]:
+    """A partition's (low, high) offsets; retried while the error is retriable (a topic created a moment ago
+    answers NOT_LEADER_FOR_PARTITION until its leader is elected)."""
+    retrying = Retrying(retry=retry_if_exception(lambda e: isinstance(e, KafkaException) and e.args[0].retriable()),
+                        stop=stop_after_delay(timeout_s), wait=wait_fixed(0.2), reraise=True)
+    return retrying(consumer.get_watermark_offsets, partition, timeout=timeout_s)
 
 
 def record_count(settings: "KafkaSettings", name: str) -> int:

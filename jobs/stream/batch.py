@@ -186,7 +186,7 @@ def _quarantine_rows(bad_records: DataFrame, broken: DataFrame, repeats: DataFra
     batch = F.lit(label)
     trade_columns = [*BRONZE_TRADES.column_names, "trade_key"]
     again = repeats.select(*SILVER_TRADES.column_names, F.lit("duplicate_record").alias(REASON),
-                           F.lit("the trade is already in silver.trades: its frame was sent again in a later file")
+                           F.lit("the trade is already in silver.trades: its frame was sent again in a later record")
                            .alias(DETAIL))
     return reduce(DataFrame.unionByName, [
         quarantined_records(bad_records, label),

@@ -1,4 +1,4 @@
-"""`pulselake stream`: keep today's trades, silver and 1-minute bars fresh from the landing zone."""
+"""`pulselake stream`: keep today's trades, silver and 1-minute bars fresh from Kafka's finnhub.trades."""
 
 from __future__ import annotations
 
