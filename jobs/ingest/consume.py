@@ -177,9 +177,7 @@ def take(lake: Lake, sink: TopicSink, kafka: KafkaSettings | None = None, wait_s
     def merge(_: int, batch: StepReport) -> None:
         nonlocal batches
         batches += 1
-        report.tables.update({n: report.tables.get(n, 0) + rows for n, rows in batch.tables.items()})
-        report.add_quarantine(batch.quarantined)
-        report.skipped.extend(batch.skipped)
+        report.merge(batch)
 
     with CheckpointLock(lake, sink).acquire(wait_s):
         start_sink(lake, sink, available_now=True, kafka=kafka, on_batch=merge).awaitTermination()
