@@ -19,7 +19,9 @@ import fcntl
 import hashlib
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -169,19 +171,35 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
     return writer.trigger(processingTime=f"{int(trigger_seconds * 1000)} milliseconds").start()
 
 
-def take(lake: Lake, sink: TopicSink, kafka: KafkaSettings | None = None, wait_s: float = 0.0) -> StepReport:
-    """Everything the topic holds that bronze has not taken yet, then stop (`Trigger.AvailableNow`)."""
-    started, report = time.perf_counter(), StepReport(f"bronze: {sink.topic} -> {sink.table.name}")
-    batches = 0
+def take(lake: Lake, *sinks: TopicSink, kafka: KafkaSettings | None = None, wait_s: float = 0.0) -> StepReport:
+    """Everything the topics hold that bronze has not taken yet, then stop (`Trigger.AvailableNow`). Several
+    sinks run as concurrent queries: each query's start-up (~5 s on 2 cores) is paid once, not per topic."""
+    started = time.perf_counter()
+    # One report per sink: foreachBatch calls of concurrent queries arrive on different threads.
+    reports = {sink.name: StepReport(f"bronze: {sink.topic} -> {sink.table.name}") for sink in sinks}
+    batches = dict.fromkeys(reports, 0)
 
-    def merge(_: int, batch: StepReport) -> None:
-        nonlocal batches
-        batches += 1
-        report.merge(batch)
+    def merge(sink: TopicSink, _: int, batch: StepReport) -> None:
+        batches[sink.name] += 1
+        reports[sink.name].merge(batch)
 
-    with CheckpointLock(lake, sink).acquire(wait_s):
-        start_sink(lake, sink, available_now=True, kafka=kafka, on_batch=merge).awaitTermination()
-    report.notes.append(f"{sink.topic}: {batches} batches" if batches else f"{sink.topic}: nothing new")
+    with ExitStack() as held:
+        for sink in sinks:
+            held.enter_context(CheckpointLock(lake, sink).acquire(wait_s))
+        queries: list[StreamingQuery] = []
+        try:
+            for sink in sinks:
+                queries.append(start_sink(lake, sink, available_now=True, kafka=kafka, on_batch=partial(merge, sink)))
+            for query in queries:
+                query.awaitTermination()
+        finally:
+            for query in queries:  # one failed: the others must not outlive this call (nor its locks)
+                if query.isActive:
+                    query.stop()
+    report = StepReport(reports[sinks[0].name].step if len(sinks) == 1 else "bronze: " + ", ".join(s.topic for s in sinks))
+    for sink in sinks:
+        report.merge(reports[sink.name])
+        report.notes.append(f"{sink.topic}: {batches[sink.name]} batches" if batches[sink.name] else f"{sink.topic}: nothing new")
     report.seconds = round(time.perf_counter() - started, 2)
     return report
 

@@ -68,8 +68,6 @@ def collect_replay_rest(symbols: tuple[str, ...], candles_from: date, candles_to
 
 def bronze_rest(lake: Lake) -> StepReport:
     """Every REST answer record in Kafka that bronze has not taken yet."""
-    started, report = time.perf_counter(), StepReport("bronze Finnhub REST answers from Kafka")
-    for sink in REST_SINKS:
-        report.merge(take(lake, sink))
-    report.seconds = round(time.perf_counter() - started, 2)
+    report = take(lake, *REST_SINKS)
+    report.step = "bronze Finnhub REST answers from Kafka"
     return report

@@ -76,6 +76,9 @@ def linger_zero(sock: socket.socket) -> None:
 class FaultyHandler(BaseHTTPRequestHandler):
     """A request handler that can play a fault before (or instead of) its normal answer."""
 
+    # Headers and body leave in two writes; with Nagle on, each keep-alive answer then waited ~40 ms for
+    # the client's delayed ACK (54 s of the nightly's 1,105 Reddit requests). Real servers set TCP_NODELAY.
+    disable_nagle_algorithm = True
     fault: str | None = None  # pending for send_body (truncated, not_json)
     played: str | None = None  # the fault this request got, if any
 
