@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 JARS := .jars
 JARS_STAMP := $(JARS)/jars.sha256
 
-.PHONY: help setup run test test-fast bench lock lock-jars clean-lake airflow browser notebooks dashboard audit kafka
+.PHONY: help setup run test test-fast bench lock lock-jars clean-lake airflow browser notebooks dashboard audit kafka hdfs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ airflow: setup ## start Airflow 3 on http://127.0.0.1:8080 (SQLite in .airflow/,
 
 kafka: setup ## start a local Kafka broker (KRaft, SASL PLAIN) on 127.0.0.1:$KAFKA_PORT (default 9092), data in .kafka/
 	$(BIN)/python -m jobs.resources.kafka_broker
+
+hdfs: setup ## start a local HDFS (NameNode + DataNode) on 127.0.0.1:$HDFS_PORT (default 9000), data in .hdfs/
+	$(BIN)/python -m jobs.resources.hdfs_cluster
 
 bench: setup ## run the benchmarks (not part of make test); results in bench/results/
 	$(BIN)/python -m bench

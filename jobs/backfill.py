@@ -2,7 +2,7 @@
 
     spark-submit --properties-file .jars/spark-defaults.conf jobs/backfill.py --start 2010-01-01 --end 2010-03-31
     spark-submit --properties-file .jars/spark-defaults.conf --master spark://host:7077 jobs/backfill.py \
-        --start ... --end ... --lake-root /shared/lake
+        --start ... --end ... --lake-root hdfs://namenode:9000/lake --from-kafka
 
 The properties file (written by `make setup`) puts the Delta, Kafka and S3 jars on the driver's and the
 executors' class paths and turns Delta's SQL extension on: a JVM must start with them.
@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--end", type=_day, required=True, help="last trade date, YYYY-MM-DD (inclusive)")
     parser.add_argument("--lake-root", default=None,
                         help="lake location (a path every executor can reach, or s3://...); default $PULSELAKE_LAKE_ROOT or ./lake")
+    parser.add_argument("--from-kafka", action="store_true",
+                        help="first take every record the Kafka topics hold that bronze has not taken yet (what "
+                        "`pulselake ingest load` does; the KAFKA_* settings say where the cluster is)")
     parser.add_argument("--price-file", action="append", default=[], metavar="SOURCE=PATH",
                         help="land this file (in SOURCE's format: quandl_wiki or sp500_2009) instead of the bundled "
                         "files; repeatable")
@@ -93,8 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     spark = get_spark(settings, app_name=f"pulselake-backfill {args.start}..{args.end}")
     print(f"backfill {args.start} .. {args.end} on {spark.sparkContext.master} into {settings.lake_root}", flush=True)
+    lake = Lake(spark, settings)
     try:
-        for report in rebuild(Lake(spark, settings), args.start, args.end, bar_files):
+        reports = []
+        if args.from_kafka:
+            from jobs.ingest.load import load_topics
+
+            reports += list(load_topics(lake))
+        for report in reports + rebuild(lake, args.start, args.end, bar_files):
             print(f"  {report.step}: wrote {report.tables or 'nothing'}; quarantined {report.quarantined or 'none'}; "
                   f"skipped {len(report.skipped)}; {report.seconds:.1f} s" + "".join(f"; {n}" for n in report.notes), flush=True)
     finally:

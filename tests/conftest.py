@@ -34,6 +34,7 @@ def settings(tmp_path):
 
 
 from tests.kafka_fixture import kafka_broker  # noqa: E402,F401  (one real broker per test session)
+from tests.hdfs_fixture import hdfs  # noqa: E402,F401  (one real HDFS per test session, when asked for)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The nightly pipeline over the real bundled data, as `make run` runs it."""
+"""The nightly pipeline over the real bundled data, as `make run` runs it, on a lake in a real HDFS
+(`PULSELAKE_LAKE_ROOT=hdfs://...`): nothing but the lake root differs from a local run."""
 
 from __future__ import annotations
 
@@ -13,23 +14,24 @@ from jobs.nightly import print_summary, run_nightly
 from jobs.sources.bundled import bundled_bar_files
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
 from lake_schema import TABLES
+from tests.hdfs_fixture import hdfs_lake_root
 from tests.kafka_records import kafka_environment
 from lake_schema.quarantine import QUARANTINE
 
 
 @pytest.fixture(scope="module")
-def nightly(spark, tmp_path_factory, kafka_broker):
-    """One nightly over the bundled data, as `make run` runs it (collectors through a real Kafka broker):
-    (lake, step reports, printed summary)."""
+def nightly(spark, kafka_broker, hdfs):
+    """One nightly over the bundled data, as `make run` runs it (collectors through a real Kafka broker), with
+    the lake, its checkpoints and the model registry on HDFS: (lake, step reports, printed summary)."""
     from jobs.resources.lake import Lake
     from jobs.settings import Settings
 
-    lake = Lake(spark, Settings(lake_root=str(tmp_path_factory.mktemp("nightly") / "lake"), spark_master="local[2]"))
+    lake = Lake(spark, Settings(lake_root=hdfs_lake_root(hdfs, "nightly"), spark_master="local[2]"))
     out = io.StringIO()
     with kafka_environment(kafka_broker):
         reports = run_nightly(lake, console=Console(file=out, width=200))
         print_summary(lake, reports, Console(file=out, width=200))
-    return lake, reports, out.getvalue()
+        yield lake, reports, out.getvalue()
 
 
 @pytest.mark.slow
@@ -87,3 +89,25 @@ def test_every_table_has_rows_and_the_summary_counts_each_topic(nightly):
     assert all(int(n.replace(",", "")) > 0 for n in counts.values()), counts
     trades = lake.read(TABLES["bronze.trades"])
     assert trades.count() == trades.select("kafka_topic", "kafka_partition", "kafka_offset", "record_id").distinct().count()
+
+
+@pytest.mark.slow
+def test_the_dashboard_and_the_registry_read_the_hdfs_lake_without_spark(nightly):
+    """The dashboard opens the lake with no Spark session (delta-rs over hdfs-native); scoring loaded the model
+    the nightly saved to HDFS."""
+    from jobs.dashboard import data
+    from jobs.resources.lake import Lake
+
+    spark_lake = nightly[0]
+    assert spark_lake.settings.lake_root.startswith("hdfs://")
+    lake = Lake(None, spark_lake.settings)
+    tickers = data.tickers(lake)
+    assert tickers and not data.prices(lake, tickers[0]).empty
+    assert not data.predictions(lake, tickers[0]).empty  # scored by the model read back from the HDFS registry
+    runs = data.model_runs(lake)
+    assert len(runs) == 1 and runs.model_uri[0].startswith(spark_lake.settings.lake_root + "/models/")
+    assert data.newest_trade(lake) is not None
+    lag = data.kafka_lag(lake)  # the Kafka checkpoints' committed offsets, read from HDFS
+    assert set(lag.topic) == {"finnhub.trades", "finnhub.quotes", "finnhub.profiles", "finnhub.candles", "reddit.posts",
+                              "reddit.comments"}
+    assert (lag.retained > 0).all() and (lag.waiting == 0).all(), lag

@@ -195,22 +195,15 @@ def load(lake_root: Optional[str] = _LAKE_ROOT) -> None:
     """Take every record the topics hold that bronze has not taken yet (trades on to silver and bars), then merge
     Reddit into silver."""
     from jobs.cli import open_lake
-    from jobs.ingest.consume import CheckpointBusy, take
-    from jobs.ingest.rest_answers import bronze_rest
-    from jobs.reddit.pipeline import bronze_reddit, silver_reddit
-    from jobs.stream.batch import trades_sink
+    from jobs.ingest.consume import CheckpointBusy
+    from jobs.ingest.load import load_topics
 
-    lake = open_lake(lake_root)
-    steps = (lambda: take(lake, trades_sink()), lambda: bronze_reddit(lake), lambda: bronze_rest(lake),
-             lambda: silver_reddit(lake))
-    for step in steps:
-        try:
-            report = step()
-        except CheckpointBusy as exc:
-            _fail(str(exc))
-            return
-        console.print(f"{report.step}: wrote {report.tables or 'nothing'}; quarantined {report.quarantined or 'none'}; "
-                      f"{'; '.join(report.notes + report.skipped)} ({report.seconds:.1f} s)")
+    try:
+        for report in load_topics(open_lake(lake_root)):
+            console.print(f"{report.step}: wrote {report.tables or 'nothing'}; quarantined {report.quarantined or 'none'}; "
+                          f"{'; '.join(report.notes + report.skipped)} ({report.seconds:.1f} s)")
+    except CheckpointBusy as exc:
+        _fail(str(exc))
 
 
 @app.command()

@@ -7,26 +7,22 @@ Every listener asks for a password, so a stray client on the machine cannot read
 
 from __future__ import annotations
 
-import atexit
 import base64
 import importlib.util
 import os
 import re
 import secrets
-import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
+from jobs.resources.jvm_daemon import JvmDaemon, java_binary, read_since, serve_in_foreground, write_secret
 
 __all__ = ["KafkaBroker", "main"]
 
@@ -102,8 +98,9 @@ class KafkaBroker:
         self.jars_dir = Path(jars_dir) if jars_dir is not None else DEFAULT_JARS_DIR
         self.heap = heap
         self.retention_ms = retention_ms
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log_offsets: dict[Path, int] = {}
+        self._daemon = JvmDaemon([*self._java_command(), "kafka.Kafka", str(self._properties_file)],
+                                 self._stdout_file, self.data_dir)
+        self._log_offset = 0
 
     # -- where things live -------------------------------------------------------------------------------
     @property
@@ -129,11 +126,11 @@ class KafkaBroker:
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._daemon.running
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self.running else None
+        return self._daemon.pid
 
     def client_config(self) -> dict[str, str]:
         """What a confluent_kafka Producer/Consumer/AdminClient needs to talk to this broker."""
@@ -150,21 +147,13 @@ class KafkaBroker:
         """Format on first use, spawn the JVM, return once an authenticated client sees cluster metadata."""
         if self.running:
             return self
-        self.kill()  # reap a JVM that exited by itself, if any
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._write_configs()
-        # Both files are appended to across restarts: errors are quoted from this start on only.
-        self._log_offsets = {path: path.stat().st_size if path.exists() else 0
-                             for path in (self.log_file, self._stdout_file)}
+        # broker.log is appended to across restarts: errors are quoted from this start on only.
+        self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         if not (self._log_dir / "meta.properties").exists():
             self._format_storage(timeout_s)
-        with open(self._stdout_file, "ab") as out:
-            self._process = subprocess.Popen(
-                [*self._java_command(), "kafka.Kafka", str(self._properties_file)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=self.data_dir, start_new_session=True,
-            )
-        atexit.register(self.kill)  # never leave an orphan JVM behind a crashed test run
+        self._daemon.start()
         try:
             self._wait_ready(timeout_s)
         except BaseException:
@@ -174,24 +163,11 @@ class KafkaBroker:
 
     def stop(self, timeout_s: float = 30) -> None:
         """Clean shutdown (SIGTERM: Kafka flushes and closes its logs), SIGKILL if it hangs."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._forget()
+        self._daemon.stop(timeout_s)
 
     def kill(self) -> None:
         """SIGKILL, no goodbye: simulates a crash; `start()` on the same data_dir must recover."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._signal(signal.SIGKILL)
-            self._process.wait()
-        self._forget()
+        self._daemon.kill()
 
     def __enter__(self) -> KafkaBroker:
         return self.start()
@@ -225,7 +201,7 @@ class KafkaBroker:
         """The broker's own password: generated once, kept in the data dir so a restart logs in again."""
         path = self.data_dir / "broker-password"
         if not path.exists():
-            _write_secret(path, secrets.token_urlsafe(24))
+            write_secret(path, secrets.token_urlsafe(24))
         return path.read_text().strip()
 
     def _server_properties(self) -> dict[str, str]:
@@ -283,13 +259,12 @@ class KafkaBroker:
 
     def _write_configs(self) -> None:
         body = "".join(f"{key}={_escape_property(value)}\n" for key, value in self._server_properties().items())
-        _write_secret(self._properties_file, "# Written by jobs/resources/kafka_broker.py on every start.\n" + body)
+        write_secret(self._properties_file, "# Written by jobs/resources/kafka_broker.py on every start.\n" + body)
         (self.data_dir / "log4j2.properties").write_text(_LOG4J2.format(log=self.log_file))
 
     def _java_command(self) -> list[str]:
-        java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else Path("java")
         return [
-            str(java),
+            java_binary(),
             f"-Xmx{self.heap}",
             # Measured on 2 cores: serial GC + C1 only start the broker in ~4 s instead of ~6-7 s (G1 + C2),
             # and peak throughput does not matter for a local broker.
@@ -327,9 +302,8 @@ class KafkaBroker:
         from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
-        if self._process is None or self._process.poll() is not None:
-            code = None if self._process is None else self._process.returncode
-            raise RuntimeError(f"Kafka broker exited with code {code} during startup{self._log_tail()}")
+        if not self._daemon.running:
+            raise RuntimeError(f"Kafka broker exited with code {self._daemon.exit_code} during startup{self._log_tail()}")
         # A fresh client per probe, never bound to a name: it is gone when the probe returns or raises,
         # instead of reconnecting (and logging) in the background for as long as a traceback lives.
         config = {
@@ -348,27 +322,16 @@ class KafkaBroker:
         """For error messages, from this start on: the first ERROR/FATAL lines and causes (the shutdown
         chatter after a fatal error buries them), then the last lines of broker.log and the JVM's output."""
         parts = []
-        text = _read_since(self.log_file, self._log_offsets.get(self.log_file, 0)).splitlines()
+        text = read_since(self.log_file, self._log_offset).splitlines()
         errors = [line for line in text if _ERROR_LINE.match(line)]
         if errors:
             parts.append(f"\n--- first errors in {self.log_file} ---\n" + "\n".join(dict.fromkeys(errors[:12])))
         if text:
             parts.append(f"\n--- last lines of {self.log_file} ---\n" + "\n".join(text[-lines:]))
-        text = _read_since(self._stdout_file, self._log_offsets.get(self._stdout_file, 0)).splitlines()
+        text = self._daemon.output_since_start().splitlines()
         if text:
             parts.append(f"\n--- last lines of {self._stdout_file} ---\n" + "\n".join(text[-lines:]))
         return "".join(parts) or f"\n(no output in {self.log_file} or {self._stdout_file})"
-
-    def _signal(self, sig: signal.Signals) -> None:
-        assert self._process is not None
-        try:
-            os.killpg(self._process.pid, sig)  # its own group (start_new_session): the JVM and nothing else
-        except ProcessLookupError:
-            pass
-
-    def _forget(self) -> None:
-        atexit.unregister(self.kill)
-        self._process = None
 
 
 def _classpath(jars_dir: Path) -> str:
@@ -389,18 +352,6 @@ def _classpath(jars_dir: Path) -> str:
     return os.pathsep.join(jars)
 
 
-def _read_since(path: Path, offset: int) -> str:
-    """A log file's text from `offset` (from the start if it rolled over and is shorter now)."""
-    if not path.exists():
-        return ""
-    with path.open("rb") as f:
-        if f.seek(0, os.SEEK_END) >= offset:
-            f.seek(offset)
-        else:
-            f.seek(0)
-        return f.read().decode(errors="replace")
-
-
 def _random_cluster_id() -> str:
     """Kafka's Uuid format (22 url-safe base64 chars); like Uuid.randomUuid, never starting with '-'."""
     while True:
@@ -413,14 +364,6 @@ def _escape_property(value: str) -> str:
     """Java .properties are read as ISO-8859-1 with backslash escapes."""
     out = value.replace("\\", "\\\\")
     return "".join(c if 32 <= ord(c) < 127 else f"\\u{ord(c):04x}" for c in out)
-
-
-def _write_secret(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds passwords)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
 
 
 # -- `make kafka` ----------------------------------------------------------------------------------------
@@ -442,24 +385,11 @@ def serve(
     password = os.environ.get("KAFKA_SASL_PASSWORD")
     if not password:
         if not password_file.exists():
-            _write_secret(password_file, secrets.token_urlsafe(18) + "\n")
+            write_secret(password_file, secrets.token_urlsafe(18) + "\n")
         password = password_file.read_text().strip()
     broker = KafkaBroker(data_dir, port, controller_port, username=username, password=password)
 
-    def terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    # SIGINT even when inherited as ignored; SIGHUP: the terminal closed, and the broker must not outlive us.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, terminate)
-    try:
-        try:
-            with console.status(f"starting Kafka on {broker.bootstrap} (data in {broker.data_dir})"):
-                broker.start()
-        except RuntimeError as exc:  # it quotes broker.log: say that, without a Python traceback
-            console.print(f"[bold red]the Kafka broker did not start:[/] {escape(str(exc))}", soft_wrap=True,
-                          highlight=False)
-            raise typer.Exit(1) from None
+    def announce() -> None:
         secret = ("KAFKA_SASL_PASSWORD (as set)" if os.environ.get("KAFKA_SASL_PASSWORD")
                   else f"KAFKA_SASL_PASSWORD=$(cat {password_file})")
         console.print(f"[bold green]Kafka broker ready[/] on [bold]{broker.bootstrap}[/] (pid {broker.pid})", soft_wrap=True)
@@ -468,17 +398,9 @@ def serve(
         console.print(f"  KAFKA_SASL_USERNAME={username}", soft_wrap=True, highlight=False)
         console.print(f"  {secret}", soft_wrap=True, highlight=False)
         console.print(f"broker log: {broker.log_file}; Ctrl-C stops it", soft_wrap=True, highlight=False)
-        while broker.running:
-            time.sleep(0.5)
-        console.print(f"[bold red]the broker exited on its own[/]; see {broker.log_file}", soft_wrap=True)
-        raise typer.Exit(1)
-    except KeyboardInterrupt:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean shutdown short
-        console.print("stopping the Kafka broker ...")
-    finally:
-        broker.stop()
-    console.print("Kafka broker stopped")
+
+    serve_in_foreground(console, f"the Kafka broker on {broker.bootstrap}", broker.start, lambda: broker.running,
+                        broker.stop, announce, str(broker.log_file))
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ and merge key come from one place. Operations:
   ``spark.databricks.delta.write.txnAppId``/``txnVersion`` for MERGE): a retried task whose
   transaction is already in the log writes nothing.
 
+Writers on S3: one process at a time (`jobs.resources.s3_writer` claims the lake on its first write).
+
 Concurrent writers: Delta's optimistic concurrency checks each commit against those
 that landed since the write read the table. A write that loses (ConcurrentAppendException
 and its siblings) is re-planned and re-run up to `commit_attempts` times, then raises
@@ -56,6 +58,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from jobs.resources.s3_writer import claim_writer
 from jobs.settings import Settings
 from lake_schema.spec import TableSpec
 
@@ -140,6 +143,7 @@ class Lake:
             self._check_schema(spec)
             self._ensured.add(spec)
             return
+        claim_writer(self.settings)
         for attempt in range(1, self.commit_attempts + 1):
             try:
                 builder = (
@@ -268,6 +272,7 @@ class Lake:
         if not spec.merge_key:
             raise ValueError(f"{spec.name} declares no merge key in lake_schema")
         key = list(spec.merge_key)
+        claim_writer(self.settings)
         self.ensure(spec)
         if self._skip(spec, txn):
             return CommitResult(spec.name, "merge", None, 0, skipped=True)
@@ -314,6 +319,7 @@ class Lake:
         token: str | None = None,
     ) -> CommitResult:
         """One write attempt: one Delta commit, found again afterwards by its token."""
+        claim_writer(self.settings)
         self.ensure(spec)
         if self._skip(spec, txn):
             return CommitResult(spec.name, mode, None, 0, skipped=True)
@@ -377,6 +383,7 @@ class Lake:
         """Compact small files (the stream's micro-batches leave many) into larger ones; Delta's OPTIMIZE.
         Returns its metrics (files added and removed)."""
         self._check_partition_filters(spec, where)
+        claim_writer(self.settings)
         self.ensure(spec)
         builder = SparkDeltaTable.forPath(self.spark, self.uri(spec)).optimize()
         if where:
@@ -388,6 +395,7 @@ class Lake:
         """Delete files no version newer than `retain_hours` references (replaced data, and files a killed
         writer left before its commit); Delta's VACUUM. Returns how many files went. Below Delta's 7-day
         default, readers of older versions (time travel, a long query) may lose their files."""
+        claim_writer(self.settings)
         self.ensure(spec)
         before = self._data_files(spec)
         check = "spark.databricks.delta.retentionDurationCheck.enabled"

@@ -45,7 +45,12 @@ def arrow_filesystem(uri: str, storage_options: dict[str, str] | None = None) ->
             kwargs["scheme"] = endpoint_url.scheme or "https"
         return pafs.S3FileSystem(**{k: v for k, v in kwargs.items() if v is not None}), f"{parsed.netloc}{parsed.path}"
     if parsed.scheme == "hdfs":
-        return pafs.HadoopFileSystem(parsed.hostname or "default", parsed.port or 8020), parsed.path
+        # hdfs-native speaks the NameNode and DataNode protocols in Rust: no JVM, no libhdfs (which
+        # Arrow's own HadoopFileSystem needs and Maven does not ship). delta-rs uses the same client.
+        from hdfs_native.fsspec import HdfsFileSystem
+
+        fs = HdfsFileSystem(host=parsed.hostname, port=parsed.port or 8020)
+        return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), parsed.path
     raise ValueError(f"unsupported lake URI scheme {parsed.scheme!r} in {uri!r}: use a local path, s3:// or hdfs://")
 
 

@@ -10,7 +10,6 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +20,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka.admin import AdminClient
 
 from jobs.resources.kafka_broker import KafkaBroker
+from tests.foreground import foreground
 from tests.kafka_fixture import free_ports  # the `kafka_broker` fixture comes from tests/conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,22 +165,8 @@ def test_make_kafka_prints_how_to_connect_and_stops_cleanly_on_ctrl_c(tmp_path):
     data_dir = tmp_path / "kafka"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     env.update(PYTHONUNBUFFERED="1", KAFKA_PORT=str(port), KAFKA_CONTROLLER_PORT=str(controller_port), COLUMNS="200")
-    proc = subprocess.Popen([sys.executable, "-m", "jobs.resources.kafka_broker", "--data-dir", str(data_dir)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        for line in proc.stdout:
-            lines.append(line)
-            if "KAFKA_SASL_PASSWORD" in line:
-                ready.set()
-        ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert ready.wait(90) and proc.poll() is None, "".join(lines)
+    command = [sys.executable, "-m", "jobs.resources.kafka_broker", "--data-dir", str(data_dir)]
+    with foreground(command, env, "KAFKA_SASL_PASSWORD") as (proc, lines):
         out = "".join(lines)
         password_file = data_dir / "client-password"
         assert f"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}" in out
@@ -194,10 +180,5 @@ def test_make_kafka_prints_how_to_connect_and_stops_cleanly_on_ctrl_c(tmp_path):
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0, "".join(lines)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reader.join(10)
     assert "stopped" in "".join(lines)
     assert not psutil.pid_exists(jvm_pid) or psutil.Process(jvm_pid).status() == psutil.STATUS_ZOMBIE

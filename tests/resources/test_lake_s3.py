@@ -1,9 +1,10 @@
 """The same lake I/O on S3: Spark writes through s3a to a real S3-compatible server (moto) on loopback, and
-delta-rs (the dashboard's reader) reads what it wrote. One writer per S3 table: Delta's default S3 log store
-is safe for a single writing process only (see the README)."""
+delta-rs (the dashboard's reader) reads what it wrote. One writing process per S3 lake: Delta's default S3 log
+store is safe for a single writer only, and the lake enforces it (jobs/resources/s3_writer.py)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -114,3 +115,54 @@ def test_what_spark_wrote_on_s3_reads_back_through_delta_rs(s3_lake, spark, s3_e
     ids = sorted(lake.read_small(EVENTS, columns=["event_id"])["event_id"].tolist())
     assert ids == ["a", "b", "c"] and lake.row_count(EVENTS) == 3
     assert sorted(lake.read_small(EVENTS, where=[("day", "=", D1)])["event_id"]) == ["a", "c"]
+
+
+_HOLD_CLAIM = """
+import sys
+from jobs.resources.s3_writer import claim_writer
+from jobs.settings import Settings
+
+settings = Settings.model_validate_json(sys.argv[1])
+claim_writer(settings)
+print("claimed", flush=True)
+sys.stdin.read()  # hold the claim until the test closes our stdin (or kills us)
+"""
+
+
+def _holder(settings: Settings) -> subprocess.Popen:
+    """Another process that claims the lake as a writer and holds the claim."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_CLAIM, settings.model_dump_json()], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "claimed"
+    return proc
+
+
+def test_on_s3_one_process_writes_a_lake_and_another_is_refused_until_it_exits(s3_lake, spark):
+    from jobs.resources.s3_writer import LakeWriterBusy
+
+    other = _holder(s3_lake.settings)
+    try:
+        with pytest.raises(LakeWriterBusy, match=f"process {other.pid} on .* single writer"):
+            s3_lake.append(EVENTS, events(spark, [row("a", D1, 1.0)]))
+        assert not s3_lake.exists(EVENTS)  # refused before anything was written
+    finally:
+        other.stdin.close()  # it exits and gives the claim back
+        assert other.wait(30) == 0
+    assert s3_lake.append(EVENTS, events(spark, [row("a", D1, 1.0)])).rows == 1
+
+
+def test_on_s3_the_claim_of_a_writer_that_died_on_this_host_is_taken_over(s3_lake, spark, s3_endpoint):
+    import boto3
+
+    from jobs.resources.s3_writer import claim_location
+
+    other = _holder(s3_lake.settings)
+    other.kill()
+    other.wait()
+    bucket, key = claim_location(s3_lake.settings.lake_root)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="testing-key-id",
+                      aws_secret_access_key="testing-secret", region_name="us-east-1")
+    assert f'"pid": {other.pid}' in s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()  # left behind
+
+    assert s3_lake.append(EVENTS, events(spark, [row("a", D1, 1.0)])).rows == 1
+    assert f'"pid": {os.getpid()}' in s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
