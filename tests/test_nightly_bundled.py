@@ -96,6 +96,7 @@ def test_the_dashboard_and_the_registry_read_the_hdfs_lake_without_spark(nightly
     """The dashboard opens the lake with no Spark session (delta-rs over hdfs-native); scoring loaded the model
     the nightly saved to HDFS."""
     from jobs.dashboard import data
+    from jobs.resources.kafka import get_kafka_settings
     from jobs.resources.lake import Lake
 
     spark_lake = nightly[0]
@@ -108,6 +109,7 @@ def test_the_dashboard_and_the_registry_read_the_hdfs_lake_without_spark(nightly
     assert len(runs) == 1 and runs.model_uri[0].startswith(spark_lake.settings.lake_root + "/models/")
     assert data.newest_trade(lake) is not None
     lag = data.kafka_lag(lake)  # the Kafka checkpoints' committed offsets, read from HDFS
-    assert set(lag.topic) == {"finnhub.trades", "finnhub.quotes", "finnhub.profiles", "finnhub.candles", "reddit.posts",
-                              "reddit.comments"}
+    kafka = get_kafka_settings()  # the module's broker and topic prefix (the fixture keeps its environment)
+    assert set(lag.topic) == {kafka.topic(t) for t in ("finnhub.trades", "finnhub.quotes", "finnhub.profiles",
+                                                       "finnhub.candles", "reddit.posts", "reddit.comments")}
     assert (lag.retained > 0).all() and (lag.waiting == 0).all(), lag
