@@ -173,7 +173,9 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
 
 def take(lake: Lake, *sinks: TopicSink, kafka: KafkaSettings | None = None, wait_s: float = 0.0) -> StepReport:
     """Everything the topics hold that bronze has not taken yet, then stop (`Trigger.AvailableNow`). Several
-    sinks run as concurrent queries: each query's start-up (~5 s on 2 cores) is paid once, not per topic."""
+    sinks run as concurrent queries: each query's start-up (~5 s on 2 cores) is paid once, not per topic. Their
+    batches then run side by side in one session, so a sink taken with others must not write through session-wide
+    settings (a MERGE's txn conf): parsed sinks only append, with per-write options."""
     started = time.perf_counter()
     # One report per sink: foreachBatch calls of concurrent queries arrive on different threads.
     reports = {sink.name: StepReport(f"bronze: {sink.topic} -> {sink.table.name}") for sink in sinks}
