@@ -7,20 +7,11 @@ topics are not auto-created, so a test creates its own (unique names keep tests 
 from __future__ import annotations
 
 import secrets
-import socket
 from collections.abc import Iterator
-from contextlib import ExitStack
 
 import pytest
 
-
-def free_ports(count: int = 1) -> list[int]:
-    """Distinct free ports on 127.0.0.1 (all sockets held open together, so none repeats)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
+from jobs.resources.jvm_daemon import free_ports  # noqa: F401  (tests take their ports from here)
 
 
 @pytest.fixture(scope="session")

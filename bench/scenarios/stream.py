@@ -22,10 +22,9 @@ import json
 import os
 import random
 import secrets
-import socket
 import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -36,6 +35,7 @@ from bench.timing import jvm_peak_heap_mib
 from jobs.ingest.finnhub_ws import frame_key
 from jobs.ingest.publish import Publisher, utc_now
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
+from jobs.resources.jvm_daemon import free_ports
 from jobs.resources.kafka import KafkaSettings, get_kafka_settings
 from jobs.resources.lake import Lake
 from jobs.settings import Settings
@@ -111,14 +111,6 @@ def _until_taken(records: int, reports: list[BatchReport], stream) -> None:
         time.sleep(0.2)
 
 
-def _free_ports(count: int) -> list[int]:
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     """`values` set in os.environ (what `start_stream` reads Kafka's settings from), restored afterwards."""
@@ -144,7 +136,7 @@ def kafka_for_bench(workdir: Path) -> Iterator[bool]:
         return
     from jobs.resources.kafka_broker import KafkaBroker
 
-    port, controller_port = _free_ports(2)
+    port, controller_port = free_ports(2)
     password = secrets.token_urlsafe(16)
     with KafkaBroker(workdir / "kafka", port, controller_port, username="bench", password=password, heap="1g") as broker:
         with _environment({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_SASL_USERNAME": "bench",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import urllib.request
 import uuid
@@ -23,7 +22,7 @@ from rich.console import Console
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
-from jobs.resources.jvm_daemon import JvmDaemon, java_binary, read_since, serve_in_foreground
+from jobs.resources.jvm_daemon import JvmDaemon, free_ports, java_binary, read_since, serve_in_foreground
 
 __all__ = ["LocalHdfs", "main"]
 
@@ -69,7 +68,7 @@ class LocalHdfs:
         self.heap = heap
         # The DataNode's ports stay the same across its restarts: the NameNode keeps handing out the address
         # it registered with until it declares the node dead (minutes later), and clients must reach it there.
-        self.datanode_ports = dict(zip(("xfer", "http", "ipc"), _free_ports(3)))
+        self.datanode_ports = dict(zip(("xfer", "http", "ipc"), free_ports(3)))
         self.namenode = JvmDaemon(self._java("namenode", "org.apache.hadoop.hdfs.server.namenode.NameNode"),
                                   self.data_dir / "namenode.out", self.data_dir)
         self.datanode = JvmDaemon(self._java("datanode", "org.apache.hadoop.hdfs.server.datanode.DataNode"),
@@ -260,18 +259,6 @@ class LocalHdfs:
             if tail:
                 parts.append(f"\n--- last lines of {path} ---\n" + "\n".join(tail[-lines:]))
         return "".join(parts)
-
-
-def _free_ports(count: int) -> list[int]:
-    """Distinct free ports on 127.0.0.1 (all held open together, so none repeats)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 # -- `make hdfs` ---------------------------------------------------------------------------------------------

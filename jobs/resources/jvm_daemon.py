@@ -10,10 +10,21 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import socket
 import subprocess
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
+
+
+def free_ports(count: int = 1) -> list[int]:
+    """Distinct free ports on 127.0.0.1 (all sockets held open together, so none repeats)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def java_binary() -> str:
