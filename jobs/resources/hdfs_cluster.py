@@ -248,10 +248,14 @@ class LocalHdfs:
                                f"{self._log_tail('datanode')}") from None
 
     def _log_tail(self, daemon: str, lines: int = 20) -> str:
+        """For error messages: the daemon's log (namenode, datanode, or the one-off format) and, for a running
+        daemon, what its JVM printed since this start."""
+        sources = [(self.log_file(daemon), read_since(self.log_file(daemon), 0))]
+        process = {"namenode": self.namenode, "datanode": self.datanode}.get(daemon)
+        if process is not None:
+            sources.append((process.output_file, process.output_since_start()))
         parts = []
-        for path, text in ((self.log_file(daemon), read_since(self.log_file(daemon), 0)),
-                           (self.data_dir / f"{daemon}.out",
-                            getattr(self, daemon).output_since_start() if daemon in ("namenode", "datanode") else "")):
+        for path, text in sources:
             tail = text.splitlines()
             errors = [line for line in tail if " ERROR " in line or " FATAL " in line]
             if errors:
