@@ -37,7 +37,7 @@ def main(
     """Run benchmarks on this machine and record the numbers with the machine they came from."""
     from bench.machine import describe
     from jobs.resources.spark import get_spark
-    from jobs.settings import Settings
+    from jobs.resources.settings import Settings
 
     chosen = scenario or SCENARIOS
     unknown = sorted(set(chosen) - set(SCENARIOS))
@@ -78,7 +78,7 @@ def warm_up(spark, folder: Path) -> None:
     """Start the Python workers and JIT both write paths once, so no scenario pays start-up."""
     from bench.synthetic import synthetic_bronze_trades
     from jobs.resources.lake import Lake
-    from jobs.settings import Settings
+    from jobs.resources.settings import Settings
     from lake_schema.trades import BRONZE_TRADES
 
     data = synthetic_bronze_trades(spark, 10_000)

@@ -32,19 +32,3 @@ def _children(pid: int) -> list[int]:
     except OSError:
         return []
     return kids + [g for k in kids for g in _children(k)]
-
-
-def tree_cpu_seconds() -> float:
-    """CPU seconds (user + system) used so far by this process and every live descendant
-    (the Spark JVM and its Python workers included). On a shared machine wall time lies;
-    CPU time says what the work costs: on 2 dedicated cores wall time >= cpu / 2."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in [os.getpid(), *_children(os.getpid())]:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks  # incl. waited-for children
-    return total

@@ -22,12 +22,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lake-root", default=None)
     args = parser.parse_args(argv)
 
-    from jobs.cli import open_lake
+    from jobs.cli.common import started_lake
     from jobs.models.config import load_config
     from jobs.models.pipeline import load_samples
     from jobs.models.walkforward import format_metrics, walk_forward
 
-    lake = open_lake(args.lake_root)
+    lake = started_lake(args.lake_root)
     for name in args.configs:
         config = load_config(name)
         began = time.perf_counter()

@@ -1,8 +1,9 @@
 """
 ### Backfill a date range
 
-Rebuilds the price layers (landing → bronze → silver → gold) for the trade
-dates `start` .. `end` (inclusive), replacing exactly the months they fall in.
+Rebuilds the price layers (the graph's `prices.*` steps: landing → bronze →
+silver → gold) for the trade dates `start` .. `end` (inclusive), replacing
+exactly the months they fall in.
 Trigger it from the UI ("Trigger DAG" asks for the two dates) or the REST API
 with `conf={"start": "2010-01-01", "end": "2010-03-31"}`.
 
@@ -35,4 +36,4 @@ with DAG(
     doc_md=__doc__,
     tags=["pulselake", "backfill"],
 ):
-    flows.price_layers(flows.plan_window())
+    flows.step_tasks(flows.plan_window(), groups=["prices"])

@@ -31,7 +31,5 @@ with DAG(
     doc_md=__doc__,
     tags=["pulselake", "ingestion", "prices"],
 ):
-    window = flows.plan_window()
-    bronze = flows.bronze_prices()
-    window >> flows.land_prices() >> bronze
-    flows.announce_prices(window, bronze)
+    flows.step_tasks(flows.plan_window(), names=["prices.land", "prices.bronze"],
+                     announces={"prices.bronze": ["bronze.daily_bars"]})

@@ -2,16 +2,16 @@
 ### Hourly Reddit ingestion
 
 Collects the posts created in the run's data interval (one hour) from the
-configured subreddits with praw, lands them as files in the landing zone, and
-takes every landed file not yet in the lake into `bronze.reddit_posts` /
-`bronze.reddit_comments` and merges them into silver.
+configured subreddits with praw into Kafka, then runs the graph's
+`reddit.bronze` (every record bronze has not taken yet) and `reddit.silver`
+(the posts created in the run's window, merged on their id).
 
 * **Credentials:** `REDDIT_CLIENT_ID` / `REDDIT_CLIENT_SECRET` in the
   environment of the Airflow processes (never in the DAG or the lake).
   `REDDIT_OAUTH_URL` / `REDDIT_URL` point it at another endpoint, e.g. the
   replay server of `pulselake replay reddit`.
-* **Idempotent:** each landed file enters bronze once (Delta app transaction
-  per file); silver merges on the post/comment id.
+* **Idempotent:** bronze takes each Kafka record once (its checkpoint);
+  silver merges on the post/comment id.
 * Produces the `silver.reddit_posts` asset.
 """
 
@@ -37,4 +37,7 @@ with DAG(
     doc_md=__doc__,
     tags=["pulselake", "ingestion", "reddit"],
 ):
-    flows.collect_reddit()
+    collected = flows.collect_reddit()
+    steps = flows.step_tasks(flows.plan_window(), names=["reddit.bronze", "reddit.silver"],
+                             announces={"reddit.silver": ["silver.reddit_posts"]})
+    collected >> steps["reddit.bronze"]

@@ -7,12 +7,11 @@
 The properties file (written by `make setup`) puts the Delta, Kafka and S3 jars on the driver's and the
 executors' class paths and turns Delta's SQL extension on: a JVM must start with them.
 
-Runs the price pipeline's own steps (jobs/prices/pipeline.py): land the vendor
-files (each file once), parse new landing batches into bronze, refresh the
-symbols, then replace silver and gold for exactly the months the range touches.
-Every step is idempotent, so rerunning a range — or a range that overlaps a
-previous one — leaves the same rows. The Airflow DAG ``pulselake_backfill``
-runs the same steps.
+Runs the pipeline's price steps as declared in jobs/pipeline/graph.py (`pulselake graph`): land the vendor
+files (each file once), parse new landing batches into bronze, refresh the symbols, then replace silver and
+gold for exactly the months the range touches; with --from-kafka first the steps that read Kafka. Every step
+is idempotent, so rerunning a range — or a range that overlaps a previous one — leaves the same rows. The
+Airflow DAG ``pulselake_backfill`` runs the same steps.
 """
 
 from __future__ import annotations
@@ -54,15 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def rebuild(lake, start: date, end: date, bar_files=None) -> list:
-    """The price steps restricted to the months of [start, end]; returns their StepReports."""
-    from jobs.prices import pipeline
+def backfill_steps(from_kafka: bool) -> list:
+    """The declared steps a backfill runs: those reading Kafka (when asked), then the price steps."""
+    from jobs.pipeline.graph import select
 
-    reports = [pipeline.land(lake, bar_files), pipeline.bronze(lake), pipeline.symbols(lake)]
-    months = pipeline.months_in_bronze(lake, start, end)
-    reports += [pipeline.silver(lake, months), pipeline.gold(lake, months)]
-    reports[-1].notes.append(f"months rebuilt: {', '.join(months) if months else 'none (no bronze rows in range)'}")
-    return reports
+    return (select(reading_topics=True) if from_kafka else []) + select(groups=["prices"])
 
 
 def submitted_master() -> str | None:
@@ -77,16 +72,20 @@ def submitted_master() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from jobs.orchestration.sources import price_files
+    from datetime import datetime, timezone
+
     from jobs.resources.lake import Lake
+    from jobs.resources.settings import Settings
     from jobs.resources.spark import get_spark
-    from jobs.settings import Settings
+    from jobs.sources.bundled import bar_files_from
+    from jobs.window import Window
 
     try:
-        bar_files = price_files(args.price_file)
+        bar_files_from(args.price_file)  # a missing or unknown file is a usage error before Spark starts
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    window = Window(args.start, args.end, datetime.now(timezone.utc))
     overrides: dict[str, str] = {}
     if args.lake_root:
         overrides["lake_root"] = args.lake_root
@@ -98,14 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"backfill {args.start} .. {args.end} on {spark.sparkContext.master} into {settings.lake_root}", flush=True)
     lake = Lake(spark, settings)
     try:
-        reports = []
-        if args.from_kafka:
-            from jobs.ingest.load import load_topics
-
-            reports += list(load_topics(lake))
-        for report in reports + rebuild(lake, args.start, args.end, bar_files):
-            print(f"  {report.step}: wrote {report.tables or 'nothing'}; quarantined {report.quarantined or 'none'}; "
-                  f"skipped {len(report.skipped)}; {report.seconds:.1f} s" + "".join(f"; {n}" for n in report.notes), flush=True)
+        for step in backfill_steps(args.from_kafka):
+            print("  " + step.run(lake, window, price_files=args.price_file or None).summary(), flush=True)
     finally:
         spark.stop()
     print(f"backfill finished in {time.perf_counter() - began:.1f} s", flush=True)

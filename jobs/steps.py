@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass, field
+from typing import Callable, TypeVar
 
 
 @dataclass
@@ -32,3 +35,24 @@ class StepReport:
     def add_quarantine(self, counts: dict[str, int]) -> None:
         for reason, count in counts.items():
             self.quarantined[reason] = self.quarantined.get(reason, 0) + count
+
+    def summary(self) -> str:
+        """One line for logs: what it wrote, quarantined and skipped, how long it took, its notes."""
+        return (f"{self.step}: wrote {self.tables or 'nothing'}; quarantined {self.quarantined or 'none'}; "
+                f"skipped {len(self.skipped)}; {self.seconds:.1f} s" + "".join(f"; {n}" for n in self.notes))
+
+
+Step = TypeVar("Step", bound=Callable[..., StepReport])
+
+
+def timed(step: Step) -> Step:
+    """Set the returned report's `seconds` to the step's wall time (every step, one place)."""
+
+    @functools.wraps(step)
+    def run(*args, **kwargs) -> StepReport:
+        started = time.perf_counter()
+        report = step(*args, **kwargs)
+        report.seconds = round(time.perf_counter() - started, 2)
+        return report
+
+    return run  # type: ignore[return-value]

@@ -21,11 +21,11 @@ import pandas as pd
 from IPython.display import display
 
 from jobs.insights import views
-from jobs.insights.access import load, open_lake
+from jobs.insights.access import load, notebook_lake
 
 pd.set_option("display.width", 160)
 plt.rcParams["figure.figsize"] = (11, 4)
-lake = open_lake()  # $PULSELAKE_LAKE_ROOT, else the repository's ./lake"""
+lake = notebook_lake()  # $PULSELAKE_LAKE_ROOT, else the repository's ./lake"""
 
 
 def md(text: str):
@@ -262,7 +262,7 @@ What the lake holds, what it refused and why. Nothing is dropped silently: every
 is in `bronze.quarantine` with the rule it broke; rows kept despite a *warn* rule are counted here.
 This notebook starts Spark, since it aggregates whole tables.
 """),
-    code(SETUP.replace("lake = open_lake()", "lake = open_lake(spark=True)") + """
+    code(SETUP.replace("lake = notebook_lake()", "lake = notebook_lake(spark=True)") + """
 import pyarrow as pa
 from pyspark.sql import functions as F
 

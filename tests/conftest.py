@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     from jobs.resources.spark import get_spark
-    from jobs.settings import Settings
+    from jobs.resources.settings import Settings
 
     session = get_spark(Settings(lake_root=str(tmp_path_factory.mktemp("lake")), spark_master="local[2]"), "pulselake-tests")
     yield session
@@ -28,7 +28,7 @@ def spark(tmp_path_factory):
 
 @pytest.fixture
 def settings(tmp_path):
-    from jobs.settings import Settings
+    from jobs.resources.settings import Settings
 
     return Settings(lake_root=str(tmp_path / "lake"), spark_master="local[2]")
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jobs.window import Window
+
 TESTS = Path(__file__).parent
 TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
 FIRST, LAST = "2009-09-01", "2010-03-31"
@@ -34,7 +36,7 @@ def ensure_small_lake(spark, root: Path) -> Path:
     done = root / "_built"
     if not done.exists():
         from jobs.resources.lake import Lake
-        from jobs.settings import Settings
+        from jobs.resources.settings import Settings
 
         shutil.rmtree(root, ignore_errors=True)  # an earlier attempt that failed half-way
         root.mkdir(parents=True)
@@ -56,7 +58,7 @@ def build_small_lake(lake, work: Path) -> None:
         dataclasses.replace(quandl, path=_cut_quandl(quandl.path, work / "bars_small.csv")),
         dataclasses.replace(sp500, path=TESTS / "prices" / "fixtures" / "bars_with_problems.csv"),
     ]
-    months: list[str] = []
+    window = Window.latest(datetime(2026, 1, 5, 12, tzinfo=timezone.utc))
 
     def configured(end: date | None):
         config = tiny_config(name=MODEL_NAME)
@@ -66,18 +68,17 @@ def build_small_lake(lake, work: Path) -> None:
         return config
 
     steps = [
-        ("land", lambda: prices.land(lake, files, date(2026, 1, 5))),
-        ("bronze", lambda: prices.bronze(lake, files)),
-        ("symbols", lambda: prices.symbols(lake)),
-        ("months", lambda: months.extend(prices.months_in_bronze(lake))),
-        ("silver", lambda: prices.silver(lake, months, files)),
-        ("gold", lambda: prices.gold(lake, months)),
+        ("land", lambda: prices.land(lake, window, files)),
+        ("bronze", lambda: prices.bronze(lake, window)),
+        ("symbols", lambda: prices.symbols(lake, window)),
+        ("silver", lambda: prices.silver(lake, window)),
+        ("gold", lambda: prices.gold(lake, window)),
         ("reddit silver", lambda: _write_reddit(lake)),
-        ("gold sentiment", lambda: gold_sentiment.build(lake, scorer="vader")),
+        ("gold sentiment", lambda: gold_sentiment.build(lake, window, scorer="vader")),
         # Two real runs, a month apart in data, so "model vs baselines over time" has a history.
-        ("train to February", lambda: models.train_and_evaluate(lake, configured(date(2010, 2, 26)))),
-        ("train to March", lambda: models.train_and_evaluate(lake, configured(None))),
-        ("score", lambda: models.score(lake, MODEL_NAME)),
+        ("train to February", lambda: models.train_and_evaluate(lake, window, configured(date(2010, 2, 26)))),
+        ("train to March", lambda: models.train_and_evaluate(lake, window, configured(None))),
+        ("score", lambda: models.score(lake, window, MODEL_NAME)),
         ("trades", lambda: _write_trades(lake)),
     ]
     for label, step in steps:

@@ -26,14 +26,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from jobs.cli import _date
-from jobs.ingest.cli import _seconds
+from jobs.cli.common import parse_date
+from jobs.cli.ingest import _seconds
 from jobs.models.config import PRICE_FEATURES, ExperimentConfig, load_config
-from jobs.replay.cli import _day
-from jobs.sentiment.cli import _read_posts
+from jobs.cli.sentiment import _read_posts
 from jobs.sentiment.config import SentimentSettings
-from jobs.settings import Settings
-from jobs.stream.cli import _duration
+from jobs.resources.settings import Settings
+from jobs.cli.stream import _duration
 from tests.hostile import HUGE_NUMBERS, ODD_TEXT, deep_nesting, dumps, hostile_text, json_values
 
 env_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=30)
@@ -241,7 +240,7 @@ def test_a_bad_experiment_file_is_a_value_error_or_a_usable_config(text):
 
 @given(dates)
 def test_good_option_values_are_read_as_written(day):
-    assert _date(day.isoformat()) == day and _day(day.isoformat()) == day
+    assert parse_date(day.isoformat()) == day
 
 
 @given(st.integers(0, 10**6), st.sampled_from([("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604800)]))
@@ -253,7 +252,7 @@ def test_good_durations_are_read_as_written(amount, unit):
 @given(st.one_of(env_text, ODD_TEXT, HUGE_NUMBERS.map(str),
                  st.builds(lambda n, u: f"{n}{u}", HUGE_NUMBERS | st.floats(), st.sampled_from("smhdw"))))
 def test_a_bad_option_value_is_a_bad_parameter(text):
-    for parse in (_date, _day, _seconds, lambda t: _duration(t, "--watermark")):
+    for parse in (parse_date, _seconds, lambda t: _duration(t, "--watermark")):
         try:
             value = parse(text)
         except typer.BadParameter as error:

@@ -10,13 +10,14 @@ import pytest
 from deltalake import DeltaTable
 from rich.console import Console
 
-from jobs.nightly import print_summary, run_nightly
+from jobs.pipeline.run import print_summary, run_steps
 from jobs.sources.bundled import bundled_bar_files
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
 from lake_schema import TABLES
 from tests.hdfs_fixture import hdfs_lake_root
 from tests.kafka_records import kafka_environment
 from lake_schema.quarantine import QUARANTINE
+from tests.windows import LATEST
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +25,12 @@ def nightly(spark, kafka_broker, hdfs):
     """One nightly over the bundled data, as `make run` runs it (collectors through a real Kafka broker), with
     the lake, its checkpoints and the model registry on HDFS: (lake, step reports, printed summary)."""
     from jobs.resources.lake import Lake
-    from jobs.settings import Settings
+    from jobs.resources.settings import Settings
 
     lake = Lake(spark, Settings(lake_root=hdfs_lake_root(hdfs, "nightly"), spark_master="local[2]"))
     out = io.StringIO()
     with kafka_environment(kafka_broker):
-        reports = run_nightly(lake, console=Console(file=out, width=200))
+        reports = run_steps(lake, LATEST, console=Console(file=out, width=200))
         print_summary(lake, reports, Console(file=out, width=200))
         yield lake, reports, out.getvalue()
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from jobs.resources.run_log import run_log_path
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 

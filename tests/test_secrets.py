@@ -39,9 +39,12 @@ SECRETS = [FINNHUB_KEY, REDDIT_ID, REDDIT_SECRET, LLM_KEY, AWS_ID, AWS_SECRET, *
 TASKS = """
 import json, logging
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-from jobs.orchestration import tasks
-for step in (tasks.bronze_trades, tasks.bronze_reddit, tasks.silver_reddit, tasks.post_sentiment):
-    print(json.dumps(step(), default=str), flush=True)
+from datetime import datetime, timezone
+from jobs.orchestration.task_runner import run_step
+from jobs.window import Window
+window = Window.latest(datetime.now(timezone.utc)).as_xcom()
+for step in ("trades.bronze", "reddit.bronze", "reddit.silver", "sentiment.score"):
+    print(json.dumps(run_step(step, window), default=str), flush=True)
 """
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.synthetic import synthetic_bronze_trades
 from bench.timing import jvm_peak_heap_mib, measured
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from jobs.trades.gold import build_trade_daily
 from jobs.trades.silver import build_bars_1m, build_silver_trades
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, GOLD_TRADE_DAILY, SILVER_TRADES

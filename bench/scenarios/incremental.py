@@ -8,7 +8,7 @@ from pathlib import Path
 from bench.synthetic import synthetic_bronze_trades
 from bench.timing import measured
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from jobs.trades.silver import build_bars_1m, build_silver_trades
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
 

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from bench.synthetic import synthetic_bronze_trades
 from bench.timing import measured
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from lake_schema.trades import BRONZE_TRADES
 
 

@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.timing import measured
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
+from jobs.window import Window
 
 
-def build_price_lake(lake: Lake) -> None:
-    from jobs.prices import pipeline as prices
+def build_price_lake(lake: Lake, window) -> None:
+    from jobs.pipeline.graph import select
 
-    prices.land(lake)
-    prices.bronze(lake)
-    prices.symbols(lake)
-    months = prices.months_in_bronze(lake)
-    prices.silver(lake, months)
-    prices.gold(lake, months)
+    for step in select(groups=["prices"]):
+        step.run(lake, window)
 
 
 def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
@@ -42,12 +40,13 @@ def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
     # every ticker, whatever PULSELAKE_MODEL_MAX_TICKERS (the tests' slice) says
     config.universe.max_tickers = int(os.environ["PULSELAKE_BENCH_MAX_TICKERS"]) if os.environ.get("PULSELAKE_BENCH_MAX_TICKERS") else None
     row: dict = {"scenario": "models", "config": config.name}
+    window = Window.latest(datetime.now(timezone.utc))
     with measured(row, "price_layers"):
-        build_price_lake(lake)
+        build_price_lake(lake, window)
     with measured(row, "train_evaluate"):
-        trained = train_and_evaluate(lake, config, force=True)
+        trained = train_and_evaluate(lake, window, config, force=True)
     with measured(row, "score_step"):
-        scored = score(lake, config.name)
+        scored = score(lake, window, config.name)
     run_row = registry.runs(lake, config.name)[0]
     row.update(tickers=int(run_row["n_tickers"]), train_samples=int(run_row["n_train_samples"]),
                folds=int(run_row["folds"]), predictions=scored.tables.get("gold.predictions", 0),

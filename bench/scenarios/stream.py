@@ -38,7 +38,7 @@ from jobs.ingest.topics import FINNHUB_TRADES, record_count
 from jobs.resources.jvm_daemon import free_ports
 from jobs.resources.kafka import KafkaSettings, get_kafka_settings
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from jobs.stream.batch import BatchReport, trades_sink
 from jobs.stream.query import StreamConfig, start_stream
 from lake_schema.quarantine import QUARANTINE

@@ -64,7 +64,8 @@ def newest_trade(lake: Lake) -> pd.Timestamp | None:
 
 def kafka_lag(lake: Lake) -> pd.DataFrame:
     """Per topic: records, records bronze has not taken yet, age of the newest record (`pulselake status`)."""
-    from jobs.ingest.lag import all_sinks, topic_lags
+    from jobs.ingest.lag import topic_lags
+    from jobs.pipeline.sinks import all_sinks
     from jobs.resources.kafka import get_kafka_settings
 
     lags = topic_lags(lake, get_kafka_settings(), all_sinks(), timeout_s=3.0)

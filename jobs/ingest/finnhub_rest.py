@@ -20,8 +20,8 @@ import requests
 from finnhub.exceptions import FinnhubAPIException, FinnhubRequestException
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from jobs.ingest.ratelimit import TokenBucket
 from jobs.resources.http_errors import describe
+from jobs.resources.ratelimit import TokenBucket
 from jobs.resources.redact import redact
 
 DEFAULT_API_URL = finnhub.Client.API_URL
@@ -110,7 +110,7 @@ class FinnhubRest:
             raise FinnhubError("no Finnhub API key: set FINNHUB_API_KEY")
         self._api_key = api_key
         self.client = ConfiguredClient(api_key, api_url, timeout_s)
-        self.bucket = bucket or TokenBucket.per_minute(FREE_TIER_CALLS_PER_MINUTE)
+        self.bucket = bucket or TokenBucket(FREE_TIER_CALLS_PER_MINUTE, capacity=1)
         self.max_attempts = max_attempts
         # initial * 2^(n-1) plus up to `initial` of jitter (tenacity's default jitter is a flat second)
         self._jitter = wait_exponential_jitter(multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)
@@ -130,7 +130,7 @@ class FinnhubRest:
                     value = kind(os.environ[env])
                 except ValueError:
                     raise FinnhubError(f"{env}={os.environ[env]!r} is not a number") from None
-                kwargs.setdefault(name, TokenBucket.per_minute(value) if name == "bucket" else value)
+                kwargs.setdefault(name, TokenBucket(value, capacity=1) if name == "bucket" else value)
         return cls(os.environ.get("FINNHUB_API_KEY", ""), os.environ.get("FINNHUB_API_URL") or None, **kwargs)
 
     def close(self) -> None:

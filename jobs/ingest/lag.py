@@ -78,12 +78,3 @@ def topic_lags(lake: Lake, kafka: KafkaSettings, sinks: Iterable[TopicSink], tim
         lags.append(TopicLag(topic, sink.table.name, sum(high - low for low, high in ends.values()), waiting,
                              newest_record_age(kafka, topic, ends)))
     return lags
-
-
-def all_sinks() -> list[TopicSink]:
-    """Every topic the lake takes, with its bronze table."""
-    from jobs.ingest.rest_answers import REST_SINKS
-    from jobs.reddit.pipeline import REDDIT_SINKS
-    from jobs.stream.batch import trades_sink
-
-    return [trades_sink(), *REDDIT_SINKS, *REST_SINKS]

@@ -9,9 +9,6 @@ from jobs.ingest.topics import RECEIVED_AT_HEADER, SOURCE_HEADER
 from jobs.quality import lake_time
 
 KAFKA_COLUMNS = ["kafka_topic", "kafka_partition", "kafka_offset"]
-RECORD_COLUMNS = [*KAFKA_COLUMNS, "kafka_key", "value", "received_at", "source"]
-
-
 def _header(name: str) -> Column:
     return F.element_at(F.filter("headers", lambda h: h["key"] == name), 1)["value"].cast("string")
 

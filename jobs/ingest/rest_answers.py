@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.ingest.consume import TopicSink, parsed_sink, take
-from jobs.ingest.ratelimit import TokenBucket
 from jobs.ingest.records import KAFKA_COLUMNS, record_key
 from jobs.ingest.topics import FINNHUB_CANDLES, FINNHUB_PROFILES, FINNHUB_QUOTES, record_count
 from jobs.quality import DETAIL, REASON
 from jobs.resources.kafka import get_kafka_settings
 from jobs.resources.lake import Lake
-from jobs.steps import StepReport
+from jobs.resources.ratelimit import TokenBucket
+from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS
+from jobs.steps import StepReport, timed
+from jobs.window import Window
 from lake_schema.finnhub_rest import BRONZE_FINNHUB_CANDLES, BRONZE_FINNHUB_PROFILES, BRONZE_FINNHUB_QUOTES
 
 
@@ -41,20 +42,22 @@ REST_SINKS: tuple[TopicSink, ...] = tuple(
                          (FINNHUB_CANDLES, BRONZE_FINNHUB_CANDLES)))
 
 
-def collect_replay_rest(symbols: tuple[str, ...], candles_from: date, candles_to: date) -> StepReport:
+@timed
+def collect_replay_rest(lake: Lake | None = None, window: Window | None = None, symbols: tuple[str, ...] = REPLAY_SYMBOLS,
+                        candles_from: date = REPLAY_DAY.replace(day=1), candles_to: date = REPLAY_DAY) -> StepReport:
     """Quotes, profiles and daily candles of `symbols` from the embedded Finnhub REST server, through the real
     client, into their Kafka topics (skipped when finnhub.quotes already holds records)."""
     from jobs.ingest.finnhub_rest import FinnhubRest
     from jobs.ingest.publish import Publisher, utc_now
     from jobs.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
 
-    started, report = time.perf_counter(), StepReport("collect Finnhub REST answers (embedded server)")
+    report = StepReport("collect Finnhub REST answers (embedded server)")
     kafka = get_kafka_settings()
     if record_count(kafka, FINNHUB_QUOTES):
         report.skipped.append("finnhub.quotes already holds records; `pulselake ingest quote` fetches more")
     else:
         with FinnhubRestFake(FinnhubRestConfig(api_key="replay", candles_allowed=True)) as server:
-            client, publisher = FinnhubRest("replay", server.url, bucket=TokenBucket.per_minute(6_000)), Publisher(kafka, "finnhub-rest")
+            client, publisher = FinnhubRest("replay", server.url, bucket=TokenBucket(6_000, capacity=1)), Publisher(kafka, "finnhub-rest")
             for symbol in symbols:
                 publisher.send(FINNHUB_QUOTES, symbol, json.dumps(client.quote(symbol)), utc_now())
                 publisher.send(FINNHUB_PROFILES, symbol, json.dumps(client.profile(symbol)), utc_now())
@@ -62,11 +65,10 @@ def collect_replay_rest(symbols: tuple[str, ...], candles_from: date, candles_to
                                utc_now())
             publisher.close()
         report.notes.append(f"{len(symbols)} symbols x quote, profile, candles ({client.attempts} requests)")
-    report.seconds = round(time.perf_counter() - started, 2)
     return report
 
 
-def bronze_rest(lake: Lake) -> StepReport:
+def bronze_rest(lake: Lake, window: Window | None = None) -> StepReport:
     """Every REST answer record in Kafka that bronze has not taken yet."""
     report = take(lake, *REST_SINKS)
     report.step = "bronze Finnhub REST answers from Kafka"

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from lake_schema.spec import TableSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,17 +32,14 @@ def lake_settings() -> Settings:
     return Settings(lake_root=str(REPO_ROOT / "lake"))
 
 
-def open_lake(spark: bool = False) -> Lake:
-    """The lake; with spark=True also a local Spark session (for whole-table aggregations),
-    otherwise reads go through Lake.read_small (delta-rs, no JVM)."""
-    settings = lake_settings()
-    session = None
-    if spark:
-        from jobs.resources.spark import get_spark
+def notebook_lake(spark: bool = False) -> Lake:
+    """`open_lake` on `lake_settings()`, saying which lake it opened; with spark=True also a local Spark session
+    (for whole-table aggregations), otherwise reads go through Lake.read_small (delta-rs, no JVM)."""
+    from jobs.resources.spark import open_lake
 
-        session = get_spark(settings, "pulselake-notebook")
+    settings = lake_settings()
     print(f"lake: {settings.lake_root}" + (" (Spark started)" if spark else ""))
-    return Lake(session, settings)
+    return open_lake(settings, spark=spark, app_name="pulselake-notebook")
 
 
 def empty_message(lake: Lake, spec: TableSpec) -> str:

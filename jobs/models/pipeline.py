@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -23,9 +23,10 @@ from jobs.models.features import Samples, add_sentiment, build_samples, select_u
 from jobs.models.lstm import LstmPredictor
 from jobs.models.walkforward import MODEL, walk_forward
 from jobs.resources.lake import Lake, Txn
-from jobs.steps import StepReport
+from jobs.steps import StepReport, timed
+from jobs.window import Window
 from lake_schema.gold_sentiment import SENTIMENT_DAILY
-from lake_schema.models import MODEL_RUNS, PREDICTIONS
+from lake_schema.models import PREDICTIONS
 from lake_schema.prices import GOLD_DAILY_FEATURES
 
 _FEATURE_COLUMNS = ["ticker", "trade_date", "return_1d", "return_5d", "return_20d", "volatility_20d", "range_pct",
@@ -41,18 +42,16 @@ def nightly_config() -> ExperimentConfig:
     return config
 
 
-def _timed(report: StepReport, started: float) -> StepReport:
-    report.seconds = round(time.perf_counter() - started, 2)
-    return report
-
-
-def load_samples(lake: Lake, config: ExperimentConfig, with_sentiment: bool | None = None) -> tuple[pd.DataFrame, Samples]:
+def load_samples(lake: Lake, config: ExperimentConfig, with_sentiment: bool | None = None,
+                 until: date | None = None) -> tuple[pd.DataFrame, Samples]:
     """The experiment's panel (from gold.daily_features) and its windows. Sentiment features are
     added when `with_sentiment` is True, or (None) when gold.sentiment_daily has rows inside the
     panel's dates; a model always scores with the feature set it was trained on."""
     if not lake.exists(GOLD_DAILY_FEATURES):
         raise ValueError("gold.daily_features does not exist yet: run the price steps first")
     features = lake.read(GOLD_DAILY_FEATURES).select(*_FEATURE_COLUMNS)
+    if until is not None:  # a run for an old window sees only the days up to its end
+        features = features.where(F.col("trade_date") <= F.lit(until))
     if config.universe.tickers:
         features = features.where(features.ticker.isin(config.universe.tickers))
     frame = select_universe(features.toPandas(), config)
@@ -74,16 +73,17 @@ def _trading_days_since(frame: pd.DataFrame, day) -> int:
     return int((frame["trade_date"].drop_duplicates() > pd.Timestamp(day)).sum())
 
 
-def train_and_evaluate(lake: Lake, config: ExperimentConfig | None = None, force: bool = False) -> StepReport:
-    """Walk-forward evaluate the config against every baseline, fit the final model on all
-    labelled data, save it under <lake>/models and register the run."""
+@timed
+def train_and_evaluate(lake: Lake, window: Window, config: ExperimentConfig | None = None, force: bool = False) -> StepReport:
+    """Walk-forward evaluate the config against every baseline on the days to the window's end, fit the final
+    model on all labelled data, save it under <lake>/models and register the run."""
     started = time.perf_counter()
     config = config or nightly_config()
     report = StepReport(f"models: train + evaluate {config.name}")
-    frame, samples = load_samples(lake, config)
+    frame, samples = load_samples(lake, config, until=window.end)
     if not len(samples):
         report.notes.append("no complete feature windows: nothing to train on")
-        return _timed(report, started)
+        return report
     data_end = frame["trade_date"].max().date()
     fingerprint = config.fingerprint()
     previous = [r for r in registry.runs(lake, config.name) if r["config_fingerprint"] == fingerprint]
@@ -94,15 +94,15 @@ def train_and_evaluate(lake: Lake, config: ExperimentConfig | None = None, force
                 f"{config.name}: last trained on data to {previous[0]['data_end']}, {waited} new trading day(s) "
                 f"< retrain_every={config.walk_forward.retrain_every}"
             )
-            return _timed(report, started)
+            return report
     result = walk_forward(samples, config)
     labelled = samples.take(samples.labelled)
     final = LstmPredictor(config.network, config.window, samples.feature_names, config.seed).fit(labelled)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc)  # the model's creation time: an audit fact, and part of its version
     version = registry.new_version(config.name, fingerprint, now)
     uri = registry.save_model(lake, final, config.name, version)
     lstm, rw = result.metrics[MODEL], result.metrics["random_walk"]
-    registry.register(lake, {
+    registered = registry.register(lake, {
         "version": version, "model_name": config.name, "config_fingerprint": fingerprint,
         "model_kind": config.network.kind, "model_uri": uri, "created_at": now,
         "code_version": registry.code_version(),
@@ -119,7 +119,7 @@ def train_and_evaluate(lake: Lake, config: ExperimentConfig | None = None, force
         "metrics_json": registry.metrics_json(result.metrics, result.folds),
         "seconds": round(time.perf_counter() - started, 2),
     })
-    report.tables[MODEL_RUNS.name] = 1
+    report.add_written(registered)
     ic = lstm["ic"]
     report.notes.append(
         f"{version}: {len(result.folds)} folds, {lstm['rmse']['n']:,} out-of-sample rows; RMSE {lstm['rmse']['value']:.5f} "
@@ -130,63 +130,62 @@ def train_and_evaluate(lake: Lake, config: ExperimentConfig | None = None, force
         f"{name} {m['rmse']['value']:.5f} / " + ("n/a" if m["ic"]["value"] is None else f"{m['ic']['value']:.4f}")
         for name, m in result.metrics.items() if name != MODEL
     ))
-    return _timed(report, started)
+    return report
 
 
 def _next_weekday(day) -> object:
     return pd.Timestamp(np.busday_offset(np.datetime64(day, "D"), 1, roll="forward")).date()
 
 
-def score(lake: Lake, model_name: str | None = None) -> StepReport:
-    """Predict the next day for every ticker with a full window on the latest day, using the
+@timed
+def score(lake: Lake, window: Window, model_name: str | None = None) -> StepReport:
+    """Predict the next day for every ticker with a full window on the window's last trading day, using the
     registry's chosen model (flagged when none beat the random walk)."""
-    started = time.perf_counter()
     model_name = model_name or nightly_config().name
     report = StepReport(f"models: score {model_name}")
     choice = registry.choose_model(lake, model_name)
     if choice is None:
         report.notes.append(f"no trained {model_name} model in gold.model_runs: nothing to score")
-        return _timed(report, started)
+        return report
     run = choice.run
     hyperparameters = json.loads(run["hyperparameters"])
     hyperparameters.pop("feature_names", None)
     config = ExperimentConfig.model_validate(hyperparameters)
     predictor = registry.load_model(lake, run["model_uri"])
     trained_with_sentiment = any(name.startswith("sent_") for name in predictor.feature_names)
-    frame, samples = load_samples(lake, config, with_sentiment=trained_with_sentiment)
+    frame, samples = load_samples(lake, config, with_sentiment=trained_with_sentiment, until=window.end)
     as_of_day = frame["trade_date"].max().to_datetime64().astype("datetime64[D]")
     latest = samples.take(samples.date == as_of_day)
     txn = Txn(app_id=f"predictions:{run['version']}:{as_of_day}", version=1)
     if lake.exists(PREDICTIONS) and (lake.txn_version(PREDICTIONS, txn.app_id) or 0) >= 1:
         report.skipped.append(f"{model_name} {run['version']} already scored as of {as_of_day}")
-        return _timed(report, started)
+        return report
     if tuple(predictor.feature_names) != tuple(latest.feature_names):
         raise ValueError(f"model {run['version']} was trained on features {predictor.feature_names}, "
                          f"the lake now gives {latest.feature_names}: retrain it (pulselake models train --force)")
     predicted, prob_up = predictor.predict(latest)
-    now = datetime.now(timezone.utc)
     as_of_date = pd.Timestamp(as_of_day).date()
     keep = ~(np.isnan(predicted) | np.isnan(prob_up))  # a per-ticker run has no model for new tickers
     target_date = _next_weekday(as_of_date)
     rows = [
         {"ticker": str(t), "as_of_date": as_of_date, "target_date": target_date,
          "as_of_month": as_of_date.strftime("%Y-%m"), "predicted_return": float(r), "prob_up": float(p),
-         "model_version": run["version"], "as_of": now, "flagged": choice.flagged, "flag_reason": choice.reason}
+         "model_version": run["version"], "as_of": window.as_of, "flagged": choice.flagged, "flag_reason": choice.reason}
         for t, r, p in zip(latest.ticker[keep], predicted[keep], prob_up[keep])
     ]
     if not rows:
         report.notes.append(f"no ticker has a complete {config.window}-day window on {as_of_date}: nothing scored")
-        return _timed(report, started)
+        return report
     frame_out = lake.spark.createDataFrame(rows, schema=PREDICTIONS.spark_ddl())
     result = lake.merge(PREDICTIONS, frame_out, txn=txn)
-    report.tables[PREDICTIONS.name] = 0 if result.skipped else len(rows)
+    report.add_written(result)
     report.notes.append(
         f"{len(rows)} predictions as of {as_of_date} from {run['version']}"
         + (f" (FLAGGED: {choice.reason})" if choice.flagged else " (beat the random walk out of sample)")
     )
     if choice.flagged:
         report.warnings["predictions_flagged_no_model_beat_random_walk"] = len(rows)
-    return _timed(report, started)
+    return report
 
 
 def _describe_ic(ic: dict) -> str:

@@ -103,9 +103,10 @@ def choose_model(lake: Lake, model_name: str) -> Choice | None:
     return Choice(history[0], True, NOT_BEATEN)
 
 
-def register(lake: Lake, row: dict) -> None:
+def register(lake: Lake, row: dict):
+    """Merge one run into gold.model_runs (keyed on its version); the commit's result."""
     frame = lake.spark.createDataFrame([row], schema=MODEL_RUNS.spark_ddl())
-    lake.merge(MODEL_RUNS, frame)
+    return lake.merge(MODEL_RUNS, frame)
 
 
 def metrics_json(metrics: dict, folds: list) -> str:

@@ -93,20 +93,6 @@ def walk_forward(samples: Samples, config: ExperimentConfig, on_fold: Callable[[
     return result
 
 
-def metrics_table(metrics: dict[str, dict[str, dict]]) -> pd.DataFrame:
-    """One row per model: value [ci_low, ci_high] of each metric, and the sample sizes."""
-    rows = []
-    for model, stats in metrics.items():
-        row = {"model": model}
-        for name, stat in stats.items():
-            row[name] = stat["value"]
-            row[f"{name}_ci"] = (stat["ci_low"], stat["ci_high"])
-            row[f"{name}_n"] = stat["n"]
-            row[f"{name}_days"] = stat["days"]
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def format_metrics(metrics: dict[str, dict[str, dict]]) -> str:
     """Markdown table: every model beside the others, each metric with its CI and n."""
     def cell(stat: dict, digits: int) -> str:

@@ -1,19 +1,20 @@
-"""The Airflow tasks the DAG files wire together (TaskFlow), shared so no DAG restates a step.
+"""The Airflow side of the declared pipeline: one task per graph step, wired by what the steps read and write.
 
-Parse-time cost is `airflow.sdk` only: each task body imports
-`jobs.orchestration.tasks` (and through it Spark and the pipelines) when it runs.
+DAG files pick steps by name or group (jobs/pipeline/graph.py) and call `step_tasks`; nothing here restates a
+step. Parse-time cost is `airflow.sdk` and the graph's declaration only: each task imports Spark and the
+pipelines when it runs (jobs.orchestration.task_runner).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Iterable, Mapping
 
-from airflow.sdk import Param, get_current_context, task
+from airflow.sdk import Asset, Param, get_current_context, task
 
-from jobs.orchestration import assets
+from jobs.pipeline.graph import Step, select, upstream
 
-# Tasks are transactions (see jobs.orchestration.tasks), so a retry after any failure is safe.
+# Tasks are transactions (every step is idempotent on its window), so a retry after any failure is safe.
 DEFAULT_ARGS = {"owner": "pulselake", "retries": 2, "retry_delay": timedelta(seconds=30)}
 
 PRICE_FILES_PARAM = Param(
@@ -23,163 +24,70 @@ PRICE_FILES_PARAM = Param(
 )
 
 
-@task
-def optimize_tables() -> dict[str, Any]:
-    from jobs.orchestration.tasks import optimize_tables as run
-
-    return run()
-
-
-@task
-def vacuum_tables() -> dict[str, Any]:
-    from jobs.orchestration.tasks import vacuum_tables as run
-
-    return run()
+def table_asset(table: str) -> Asset:
+    """A lake table as an Airflow Asset (named as in lake_schema, so the UI's asset graph reads like the lake).
+    Producers put the window they wrote in the event's extra; a consumer DAG rebuilds exactly that."""
+    layer, name = table.split(".", 1)
+    return Asset(name=table, uri=f"pulselake://{layer}/{name}", group="pulselake")
 
 
 @task
-def plan_window() -> dict[str, str]:
-    """Decide once which trade dates this run rebuilds; every later task uses this answer."""
-    from jobs.orchestration.tasks import window_from_context
+def plan_window() -> dict[str, Any]:
+    """Decide once which trade dates this run covers and its as_of; every later task uses this answer."""
+    from jobs.orchestration.task_runner import window_from_context
 
     return window_from_context(get_current_context())
 
 
-@task
-def land_prices() -> dict[str, Any]:
-    from jobs.orchestration.tasks import land_prices as run
+def step_task(step: Step, announces: Iterable[str] = ()):
+    """The task that runs `step` for the run's window; it announces the tables in `announces` as asset events."""
+    outlets = [table_asset(table) for table in announces]
 
-    return run(get_current_context()["params"].get("price_files") or None)
+    @task(task_id=step.task_id, outlets=outlets, doc_md=f"`{step.name}`: {step.description}")
+    def run_step(window: dict[str, Any]) -> dict[str, Any]:
+        from jobs.orchestration.task_runner import run_step as run
 
+        context = get_current_context()
+        report = run(step.name, window, context["params"])
+        for asset in outlets:
+            context["outlet_events"][asset].extra = {"start": window["start"], "end": window["end"]}
+        return report
 
-@task
-def bronze_prices() -> dict[str, Any]:
-    from jobs.orchestration.tasks import bronze_prices as run
-
-    return run()
-
-
-@task
-def symbols() -> dict[str, Any]:
-    from jobs.orchestration.tasks import symbols as run
-
-    return run()
+    return run_step
 
 
-@task
-def silver_prices(window: dict[str, str]) -> dict[str, Any]:
-    from jobs.orchestration.tasks import silver_prices as run
-
-    return run(window)
-
-
-@task(outlets=[assets.SILVER_DAILY_BARS, assets.GOLD_DAILY_FEATURES])
-def gold_prices(window: dict[str, str], silver: dict[str, Any]) -> dict[str, Any]:
-    from jobs.orchestration.tasks import gold_prices as run
-
-    result = run(silver["months"])
-    outlet_events = get_current_context()["outlet_events"]
-    for asset in (assets.SILVER_DAILY_BARS, assets.GOLD_DAILY_FEATURES):
-        outlet_events[asset].extra = {"start": window["start"], "end": window["end"], "months": silver["months"]}
-    return result
-
-
-@task(outlets=[assets.BRONZE_DAILY_BARS])
-def announce_prices(window: dict[str, str], bronze: dict[str, Any]) -> dict[str, str]:
-    """Record the window the price ingestion covered on the bronze asset, for the nightly build to rebuild."""
-    get_current_context()["outlet_events"][assets.BRONZE_DAILY_BARS].extra = dict(window)
-    return window
+def step_tasks(window, names: Iterable[str] | None = None, groups: Iterable[str] | None = None,
+               announces: Mapping[str, Iterable[str]] | None = None) -> dict[str, Any]:
+    """Tasks for the chosen steps (collectors left out: they run as services or their own DAG), each after the
+    chosen steps that write what it reads. `announces` maps a step name to the tables it announces."""
+    chosen = select(names, groups, collectors=False)
+    tasks: dict[str, Any] = {}
+    for step in chosen:
+        tasks[step.name] = step_task(step, (announces or {}).get(step.name, ()))(window)
+        for before in upstream(step, chosen):
+            tasks[before.name] >> tasks[step.name]
+    return tasks
 
 
 @task
-def bronze_reddit() -> dict[str, Any]:
-    from jobs.orchestration.tasks import bronze_reddit as run
+def optimize_tables() -> dict[str, Any]:
+    from jobs.orchestration.task_runner import maintenance
 
-    return run()
-
-
-@task
-def silver_reddit() -> dict[str, Any]:
-    from jobs.orchestration.tasks import silver_reddit as run
-
-    return run()
+    return maintenance("optimize")
 
 
 @task
-def post_sentiment() -> dict[str, Any]:
-    from jobs.orchestration.tasks import post_sentiment as run
+def vacuum_tables() -> dict[str, Any]:
+    from jobs.orchestration.task_runner import maintenance
 
-    return run()
-
-
-@task
-def bronze_trades() -> dict[str, Any]:
-    from jobs.orchestration.tasks import bronze_trades as run
-
-    return run()
+    return maintenance("vacuum")
 
 
 @task
-def silver_trades() -> dict[str, Any]:
-    from jobs.orchestration.tasks import silver_trades as run
-
-    return run()
-
-
-@task(outlets=[assets.GOLD_SENTIMENT_DAILY])
-def gold_sentiment() -> dict[str, Any]:
-    from jobs.orchestration.tasks import gold_sentiment as run
-
-    return run()
-
-
-@task
-def train_and_evaluate() -> dict[str, Any]:
-    from jobs.orchestration.tasks import train_and_evaluate as run
-
-    return run()
-
-
-@task(outlets=[assets.GOLD_PREDICTIONS])
-def score() -> dict[str, Any]:
-    from jobs.orchestration.tasks import score as run
-
-    return run()
-
-
-def sentiment_layers() -> tuple[Any, Any]:
-    """Reddit topics -> bronze -> silver -> post sentiment, and the trades topic -> bronze ->
-    silver and bars of closed days (Kafka: KAFKA_BOOTSTRAP_SERVERS or the local broker). Returns the last task of each branch; gold sentiment joins
-    them with the price gold."""
-    reddit = bronze_reddit()
-    silver = silver_reddit()
-    scored = post_sentiment()
-    reddit >> silver >> scored
-    trades = bronze_trades()
-    closed_days = silver_trades()
-    trades >> closed_days
-    return scored, closed_days
-
-
-def price_layers(window) -> Any:
-    """landing -> bronze -> symbols -> silver -> gold for the window; returns the gold task."""
-    landed = land_prices()
-    bronze = bronze_prices()
-    reference = symbols()
-    silver = silver_prices(window)
-    landed >> bronze >> reference >> silver
-    return gold_prices(window, silver)
-
-
-@task(outlets=[assets.SILVER_REDDIT])
 def collect_reddit() -> dict[str, Any]:
-    """Collect this hour's posts with praw into Kafka, then take every new record into bronze and silver."""
-    from jobs.orchestration.tasks import collect_reddit as run
+    """Collect the posts created in this run's data interval with praw (REDDIT_* credentials) into Kafka."""
+    from jobs.orchestration.task_runner import collect_reddit as run
 
     context = get_current_context()
-    start, end = context["data_interval_start"], context["data_interval_end"]
     params = context["params"]
-    result = run(start, end, params["subreddits"], params["listings"])
-    window = {"start": start.isoformat(), "end": end.isoformat()}
-    context["outlet_events"][assets.SILVER_REDDIT].extra = window
-    return {**result, "window": window}
+    return run(context["data_interval_start"], context["data_interval_end"], params["subreddits"], params["listings"])

@@ -31,11 +31,11 @@ def read_lines(spark: SparkSession, bar_file: BarFile, sha256: str, landed_at: d
     )
 
 
-def land_bar_file(lake: Lake, bar_file: BarFile, ingest_date: date | None = None) -> CommitResult:
+def land_bar_file(lake: Lake, bar_file: BarFile, ingest_date: date) -> CommitResult:
     sha256 = file_sha256(bar_file.path)
     txn = Txn(app_id=f"land:{bar_file.source}:{sha256}")
     if lake.txn_version(DAILY_BAR_LINES, txn.app_id) is not None:
         return CommitResult(DAILY_BAR_LINES.name, "append", None, 0, skipped=True)
-    now = datetime.now(timezone.utc)
-    lines = read_lines(lake.spark, bar_file, sha256, now, ingest_date or now.date())
+    now = datetime.now(timezone.utc)  # landed_at: when the bytes arrived, an audit fact; the partition is the run's
+    lines = read_lines(lake.spark, bar_file, sha256, now, ingest_date)
     return lake.append(DAILY_BAR_LINES, lines, txn=txn)

@@ -7,8 +7,8 @@ batch, a set of months), so rerunning any of them leaves the lake unchanged.
 
 from __future__ import annotations
 
-import time
 from datetime import date
+from typing import Sequence
 
 from pyspark.sql import functions as F
 
@@ -17,39 +17,35 @@ from jobs.prices.gold import LOOKBACK_MONTHS, build_daily_features
 from jobs.prices.landing import land_bar_file
 from jobs.prices.silver import build_silver_daily_bars
 from jobs.quality import quarantine_batches, to_quarantine, warning_counts, write_quarantine
-from jobs.resources.lake import Lake, Txn
-from jobs.sources.bundled import BarFile, bundled_bar_files, symbol_rows
-from jobs.steps import StepReport
+from jobs.resources.incremental import grown_partitions
+from jobs.resources.lake import Lake
+from jobs.window import Window
+from jobs.sources.bundled import BarFile, bar_files_from, bundled_bar_files, symbol_rows
+from jobs.steps import StepReport, timed
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
 
 
-def _timed(report: StepReport, started: float) -> StepReport:
-    report.seconds = round(time.perf_counter() - started, 2)
-    return report
-
-
-def land(lake: Lake, bar_files: list[BarFile] | None = None, ingest_date: date | None = None) -> StepReport:
-    started, report = time.perf_counter(), StepReport("land daily bar files")
-    for bar_file in bar_files or bundled_bar_files():
-        result = land_bar_file(lake, bar_file, ingest_date)
+@timed
+def land(lake: Lake, window: Window, price_files: Sequence[str | BarFile] | None = None) -> StepReport:
+    """Land each file once (keyed on its hash) into the landing partition of the run's day."""
+    report = StepReport("land daily bar files")
+    for bar_file in bar_files_from(price_files) or bundled_bar_files():
+        result = land_bar_file(lake, bar_file, window.today)
         if result.skipped:
             report.skipped.append(f"{bar_file.source}/{bar_file.file_name} already landed")
         else:
             report.add_written(result)
-    return _timed(report, started)
+    return report
 
 
-def bronze(lake: Lake, bar_files: list[BarFile] | None = None) -> StepReport:
-    """Parse every landing batch that grew since bronze last saw it."""
-    started, report = time.perf_counter(), StepReport("bronze daily bars")
-    files = bar_files or bundled_bar_files()
-    batches = lake.read(DAILY_BAR_LINES).groupBy("ingest_date").count().collect()
-    for row in sorted(batches, key=lambda r: r["ingest_date"]):
-        ingest_date, line_count = row["ingest_date"], row["count"]
-        txn = Txn(app_id=f"bronze.daily_bars:{ingest_date}", version=line_count)
-        if (lake.txn_version(BRONZE_DAILY_BARS, txn.app_id) or 0) >= line_count:
-            report.skipped.append(f"landing batch {ingest_date} already in bronze")
-            continue
+@timed
+def bronze(lake: Lake, window: Window) -> StepReport:
+    """Parse every landing batch, up to the run's day, that grew since bronze last saw it. Each line is
+    parsed by its source's format (a file given in place of a bundled one keeps its source's format)."""
+    report = StepReport("bronze daily bars")
+    files = bundled_bar_files()
+    landed = lake.read(DAILY_BAR_LINES).where(F.col("ingest_date") <= F.lit(window.today))
+    for ingest_date, txn in grown_partitions(lake, landed, "ingest_date", BRONZE_DAILY_BARS, report.skipped):
         where = [("ingest_date", "=", ingest_date)]
         lines = lake.read(DAILY_BAR_LINES, where=where).cache()
         parsed, rejected = parse_bar_lines(lines, files)
@@ -62,14 +58,16 @@ def bronze(lake: Lake, bar_files: list[BarFile] | None = None) -> StepReport:
         result = lake.overwrite(BRONZE_DAILY_BARS, parsed, where=where, txn=txn)
         report.add_written(result)
         lines.unpersist()
-    return _timed(report, started)
+    return report
 
 
-def symbols(lake: Lake) -> StepReport:
-    started, report = time.perf_counter(), StepReport("symbols reference")
+@timed
+def symbols(lake: Lake, window: Window) -> StepReport:
+    """The reference table is whole whatever the window: it is small and has no dates."""
+    report = StepReport("symbols reference")
     frame = lake.spark.createDataFrame(symbol_rows(), schema=SYMBOLS.spark_ddl())
-    report.tables[SYMBOLS.name] = lake.overwrite(SYMBOLS, frame).rows
-    return _timed(report, started)
+    report.add_written(lake.overwrite(SYMBOLS, frame))
+    return report
 
 
 def months_in_bronze(lake: Lake, start: date | None = None, end: date | None = None) -> list[str]:
@@ -83,6 +81,11 @@ def months_in_bronze(lake: Lake, start: date | None = None, end: date | None = N
     return sorted(r["m"] for r in rows)
 
 
+def window_months(lake: Lake, window: Window) -> list[str]:
+    """The months of the window that bronze has bars for (every month bronze has, for "latest")."""
+    return months_in_bronze(lake, window.start, window.end)
+
+
 def _months_before(month: str, count: int) -> list[str]:
     year, mon = (int(x) for x in month.split("-"))
     out = []
@@ -92,12 +95,16 @@ def _months_before(month: str, count: int) -> list[str]:
     return out
 
 
-def silver(lake: Lake, months: list[str], bar_files: list[BarFile] | None = None) -> StepReport:
-    started, report = time.perf_counter(), StepReport("silver daily bars")
+@timed
+def silver(lake: Lake, window: Window) -> StepReport:
+    """Replace exactly the window's months (the month before is read too: a bar's previous close)."""
+    report = StepReport("silver daily bars")
+    months = window_months(lake, window)
     if not months:
         report.notes.append("no months to build")
-        return _timed(report, started)
-    files = bar_files or bundled_bar_files()
+        return report
+    report.notes.append(f"months {months[0]} .. {months[-1]} ({len(months)})")
+    files = bundled_bar_files()
     wanted = set(months) | set(_months_before(min(months), 1))
     month_of = F.date_format("trade_date", "yyyy-MM")
     bronze_rows = lake.read(BRONZE_DAILY_BARS).where(month_of.isin(sorted(wanted))).cache()
@@ -112,20 +119,23 @@ def silver(lake: Lake, months: list[str], bar_files: list[BarFile] | None = None
     report.add_quarantine(write_quarantine(lake, quarantine, quarantine_batches(SILVER_DAILY_BARS, months)))
     report.warnings = {k: v for k, v in warning_counts(built, SILVER_DAILY_BARS).items() if v}
     result = lake.overwrite(SILVER_DAILY_BARS, built, where=[("trade_month", "in", months)])
-    report.tables[SILVER_DAILY_BARS.name] = result.rows
+    report.add_written(result)
     built.unpersist()
     bronze_rows.unpersist()
-    return _timed(report, started)
+    return report
 
 
-def gold(lake: Lake, months: list[str]) -> StepReport:
-    started, report = time.perf_counter(), StepReport("gold daily features")
+@timed
+def gold(lake: Lake, window: Window) -> StepReport:
+    """Features for the window's months, from silver of those months and the lookback before them."""
+    report = StepReport("gold daily features")
+    months = window_months(lake, window)
     if not months:
         report.notes.append("no months to build")
-        return _timed(report, started)
+        return report
     wanted = sorted(set(months) | set(_months_before(min(months), LOOKBACK_MONTHS)))
     history = lake.read(SILVER_DAILY_BARS, where=[("trade_month", "in", wanted)])
     features = build_daily_features(history, lake.read(SYMBOLS)).where(F.col("trade_month").isin(months))
     result = lake.overwrite(GOLD_DAILY_FEATURES, features, where=[("trade_month", "in", months)])
-    report.tables[GOLD_DAILY_FEATURES.name] = result.rows
-    return _timed(report, started)
+    report.add_written(result)
+    return report

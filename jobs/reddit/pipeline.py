@@ -10,7 +10,6 @@ in new bronze files is the next step when bronze grows large.)
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -19,13 +18,13 @@ from pyspark.sql import functions as F
 
 from jobs.ingest.consume import TopicSink, parsed_sink, take
 from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS, record_count
-from jobs.quality import REASON, quarantine_batches, split_by_rules, to_quarantine, warning_counts
+from jobs.window import Window
+from jobs.quality import warning_counts
 from jobs.reddit.bronze import parse_comment_records, parse_post_records
 from jobs.reddit.silver import build_silver_comments, build_silver_posts
 from jobs.resources.kafka import get_kafka_settings
 from jobs.resources.lake import Lake, Txn
-from jobs.steps import StepReport
-from lake_schema.quarantine import QUARANTINE
+from jobs.steps import StepReport, timed
 from lake_schema.reddit import BRONZE_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 from lake_schema.spec import TableSpec
 
@@ -35,12 +34,8 @@ SUBREDDITS = ("wallstreetbets", "stocks", "investing", "options")
 CORPUS_END = datetime(2010, 8, 21, 23, 59, tzinfo=timezone.utc)
 
 
-def _timed(report: StepReport, started: float) -> StepReport:
-    report.seconds = round(time.perf_counter() - started, 2)
-    return report
-
-
-def collect_replay_corpus(lake: Lake, comment_depth: int = 10) -> StepReport:
+@timed
+def collect_replay_corpus(lake: Lake | None, window: Window | None = None, comment_depth: int = 10) -> StepReport:
     """Start the embedded Reddit server on loopback and collect the whole corpus with praw into
     Kafka: every post of the four subreddits over the corpus window, with all its comments
     (the corpus nests at most five levels deep)."""
@@ -48,12 +43,12 @@ def collect_replay_corpus(lake: Lake, comment_depth: int = 10) -> StepReport:
     from jobs.ingest.reddit import RedditCollectConfig, RedditCollector, reddit_from_env
     from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
 
-    started, report = time.perf_counter(), StepReport("collect reddit (embedded server)")
+    report = StepReport("collect reddit (embedded server)")
     kafka = get_kafka_settings()
     if record_count(kafka, REDDIT_POSTS):
         # Re-collecting is normal (silver merges it), but a nightly rerun over a fixed corpus should change nothing.
         report.skipped.append("reddit.posts already holds the corpus; `pulselake ingest reddit` re-collects on demand")
-        return _timed(report, started)
+        return report
     with RedditReplayServer(RedditServerConfig(client_id="pulselake", client_secret="replay")) as server:
         env = {"REDDIT_CLIENT_ID": "pulselake", "REDDIT_CLIENT_SECRET": "replay",
                "REDDIT_OAUTH_URL": server.url, "REDDIT_URL": server.url}
@@ -62,45 +57,41 @@ def collect_replay_corpus(lake: Lake, comment_depth: int = 10) -> StepReport:
                                                        comment_depth=comment_depth))
         report.notes.append(f"{result.posts} posts and {result.comments} comments into Kafka "
                             f"({server.requests} HTTP requests)")
-    return _timed(report, started)
+    return report
 
 
-def bronze_reddit(lake: Lake) -> StepReport:
-    """Every post and comment record in Kafka that bronze has not taken yet."""
+def bronze_reddit(lake: Lake, window: Window | None = None) -> StepReport:
+    """Every post and comment record in Kafka that bronze has not taken yet (Kafka offsets, not dates)."""
     report = take(lake, *REDDIT_SINKS)
     report.step = "bronze reddit from Kafka"
     return report
 
 
-def _silver_table(lake: Lake, report: StepReport, bronze: TableSpec, silver: TableSpec, key: str,
+def _silver_table(lake: Lake, window: Window, report: StepReport, bronze: TableSpec, silver: TableSpec,
                   build: Callable[[DataFrame], DataFrame]) -> None:
+    """Merge the window's ids (created in its range) from every fetch of them, so the merged row is the same however
+    the fetches were batched; the lake quarantines rows that break silver's rules."""
     bronze_version = lake.version(bronze)
-    app_id = f"{silver.name}:from:{bronze.name}"
+    app_id = f"{silver.name}:from:{bronze.name}:{window.key}"
     seen = lake.txn_version(silver, app_id)
     if seen is not None and seen >= bronze_version + 1:
-        report.skipped.append(f"{silver.name} already has bronze version {bronze_version}")
+        report.skipped.append(f"{silver.name} already has bronze version {bronze_version} for {window.key}")
         return
-    # Every fetch of every id, so the merged row is the same however the fetches were batched.
-    built = build(lake.read(bronze)).cache()
-    passed, failed = split_by_rules(built, silver)
-    counts = {r[REASON]: r["count"] for r in failed.groupBy(REASON).count().collect()}
-    if counts:  # only months with rejects get a quarantine batch (rewritten on each run that has rejects)
-        months = [r[0] for r in failed.select("created_month").distinct().collect()]
-        shaped = to_quarantine(failed, target=silver, batch=F.col("created_month"),
-                               record_columns=[c for c in silver.column_names], record_key=F.col(key))
-        lake.overwrite(QUARANTINE, shaped, where=[("quarantine_batch", "in", quarantine_batches(silver, months))])
-        report.add_quarantine(counts)
-    report.warnings.update({k: v for k, v in warning_counts(passed, silver).items() if v})
+    fetches = lake.read(bronze)
+    if window.bounded:
+        created = F.to_date("created_at")
+        fetches = fetches.where((created >= F.lit(window.start)) & (created <= F.lit(window.end)))
+    built = build(fetches).cache()
+    report.warnings.update({k: v for k, v in warning_counts(built, silver).items() if v})
     # version = bronze version + 1 so that bronze version 0 is recordable (app versions start above 0)
-    result = lake.merge(silver, passed, txn=Txn(app_id, bronze_version + 1))
-    report.tables[silver.name] = result.rows
+    report.add_written(lake.merge(silver, built, txn=Txn(app_id, bronze_version + 1)))
     built.unpersist()
 
 
-
-def silver_reddit(lake: Lake) -> StepReport:
+@timed
+def silver_reddit(lake: Lake, window: Window) -> StepReport:
     """Merge bronze fetches into one current row per post and per comment."""
-    started, report = time.perf_counter(), StepReport("silver reddit posts and comments")
-    _silver_table(lake, report, BRONZE_REDDIT_POSTS, SILVER_REDDIT_POSTS, "post_id", build_silver_posts)
-    _silver_table(lake, report, BRONZE_REDDIT_COMMENTS, SILVER_REDDIT_COMMENTS, "comment_id", build_silver_comments)
-    return _timed(report, started)
+    report = StepReport("silver reddit posts and comments")
+    _silver_table(lake, window, report, BRONZE_REDDIT_POSTS, SILVER_REDDIT_POSTS, build_silver_posts)
+    _silver_table(lake, window, report, BRONZE_REDDIT_COMMENTS, SILVER_REDDIT_COMMENTS, build_silver_comments)
+    return report

@@ -138,8 +138,3 @@ def day_trades(symbols: list[str], day: date, trades_per_day: int, seed: int = 0
             out.extend(synthesize_day(bar, trades_per_day, seed))
     out.sort(key=lambda t: (t.t_ms, t.symbol))
     return out
-
-
-def market_seconds(trade: Trade, day: date) -> float:
-    """Seconds since that day's session open."""
-    return (trade.t_ms - session_start(day).timestamp() * 1000) / 1000.0

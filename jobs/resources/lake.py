@@ -59,7 +59,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from jobs.resources.s3_writer import claim_writer
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from lake_schema.spec import TableSpec
 
 if TYPE_CHECKING:

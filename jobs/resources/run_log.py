@@ -36,7 +36,7 @@ from typing import Iterator
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 
 LOG_DIR = "_logs"
 REMOTE_LAKE_LOG_DIR = "logs"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 
 CLAIM_NAME = "_writer.json"
 log = logging.getLogger(__name__)

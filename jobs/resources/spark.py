@@ -14,7 +14,7 @@ import sys
 from pyspark.sql import SparkSession
 
 from jobs.resources.jars import spark_classpath
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
@@ -101,3 +101,12 @@ def check_delta_on_classpath(spark: SparkSession) -> None:
 
 if __name__ == "__main__":  # make setup: python -m jobs.resources.spark > .jars/spark-defaults.conf
     print(properties_file(Settings()), end="")
+
+
+def open_lake(settings: Settings | None = None, *, spark: bool = True, app_name: str = "pulselake"):
+    """The one way in: the lake `settings` name (default: PULSELAKE_* from the environment) on this process's
+    shared Spark session; spark=False gives a lake for metadata and `read_small` only (no JVM)."""
+    from jobs.resources.lake import Lake
+
+    settings = settings or Settings()
+    return Lake(get_spark(settings, app_name) if spark else None, settings)

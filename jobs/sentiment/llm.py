@@ -24,11 +24,11 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from jobs.resources.http_errors import describe
+from jobs.resources.ratelimit import TokenBucket
 from jobs.resources.redact import redact
 from jobs.sentiment.base import Post, Scored
 from jobs.sentiment.cache import AnswerCache
 from jobs.sentiment.config import SentimentSettings
-from jobs.sentiment.ratelimit import TokenBucket
 from jobs.sentiment.tickers import TickerExtractor, default_extractor
 from jobs.sentiment.tokens import TokenCounter
 

@@ -11,16 +11,15 @@ version (retrained head, other LLM model) scores everything again beside the old
 from __future__ import annotations
 
 import os
-import time
-from datetime import datetime, timezone
 from typing import Iterator
 
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.window import Window
 from jobs.resources.lake import Lake
-from jobs.steps import StepReport
+from jobs.steps import StepReport, timed
 from lake_schema.sentiment import POST_SENTIMENT
 
 INPUT_COLUMNS = ("id", "kind", "subreddit", "created_at", "text")
@@ -99,8 +98,9 @@ def score_texts(texts: DataFrame, scorer_name: str, settings_json: str | None = 
     return texts.select(*INPUT_COLUMNS).mapInArrow(score_batches, schema)
 
 
-def silver_texts(lake: Lake) -> DataFrame:
-    """Posts (title + body) and comments (body) from silver, as (id, kind, subreddit, created_at, text)."""
+def silver_texts(lake: Lake, window: Window) -> DataFrame:
+    """Posts (title + body) and comments (body) from silver created in the window, as
+    (id, kind, subreddit, created_at, text)."""
     from lake_schema.reddit import SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 
     usable = lambda c: F.when(F.col(c).isin("[deleted]", "[removed]"), F.lit(None)).otherwise(F.col(c))  # noqa: E731
@@ -110,21 +110,26 @@ def silver_texts(lake: Lake) -> DataFrame:
     comments = lake.read(SILVER_REDDIT_COMMENTS).select(
         F.col("comment_id").alias("id"), F.lit("comment").alias("kind"), "subreddit", "created_at",
         F.coalesce(usable("body"), F.lit("")).alias("text"))
-    return posts.unionByName(comments).where(F.length(F.trim("text")) > 0)
+    texts = posts.unionByName(comments).where(F.length(F.trim("text")) > 0)
+    if window.bounded:
+        created = F.to_date("created_at")
+        texts = texts.where((created >= F.lit(window.start)) & (created <= F.lit(window.end)))
+    return texts
 
 
-def sentiment_step(lake: Lake, scorer_name: str | None = None, texts: DataFrame | None = None,
+@timed
+def sentiment_step(lake: Lake, window: Window, scorer_name: str | None = None, texts: DataFrame | None = None,
                    settings=None) -> StepReport:
-    """Score what the current scorer version has not scored yet and merge it into silver.post_sentiment."""
+    """Score the window's texts the current scorer version has not scored yet; merge them into silver.post_sentiment.
+    `scored_at` is the run's as_of."""
     from jobs.sentiment.config import SentimentSettings
     from jobs.sentiment.registry import make_scorer
 
-    started = time.perf_counter()
     settings = settings or SentimentSettings()
     name = scorer_name or settings.scorer
     report = StepReport(f"silver post sentiment ({name})")
     version = make_scorer(name, settings).version  # cheap for vader/llm; minilm loads only the head here
-    source = texts if texts is not None else silver_texts(lake)
+    source = texts if texts is not None else silver_texts(lake, window)
     done = (lake.read(POST_SENTIMENT).where(F.col("scorer_version") == version).select("id", "kind").distinct()
             if lake.exists(POST_SENTIMENT) else None)
     todo = source.join(done, on=["id", "kind"], how="left_anti") if done is not None else source
@@ -136,7 +141,6 @@ def sentiment_step(lake: Lake, scorer_name: str | None = None, texts: DataFrame 
     if not pending:
         report.notes.append(f"nothing new to score for {version}")
         todo.unpersist()
-        report.seconds = round(time.perf_counter() - started, 2)
         return report
     scored = score_texts(todo.repartition(lake.spark.sparkContext.defaultParallelism), name, settings.for_workers()).cache()
     failed = scored.where("failed").count()
@@ -144,11 +148,10 @@ def sentiment_step(lake: Lake, scorer_name: str | None = None, texts: DataFrame 
         report.warnings["llm_no_valid_answer_rescored_next_run"] = failed
     rows = (scored.where(~F.col("failed")).drop("failed")
             .withColumn("created_month", F.date_format("created_at", "yyyy-MM"))
-            .withColumn("scored_at", F.lit(datetime.now(timezone.utc))))
-    lake.merge(POST_SENTIMENT, rows)  # upsert on (id, kind, ticker, scorer_version): a retried run cannot duplicate
-    report.tables[POST_SENTIMENT.name] = scored.count() - failed
+            .withColumn("scored_at", F.lit(window.as_of)))
+    # upsert on (id, kind, ticker, scorer_version): a retried run cannot duplicate
+    report.add_written(lake.merge(POST_SENTIMENT, rows))
     report.notes.append(f"{pending} texts scored by {version}")
     scored.unpersist()
     todo.unpersist()
-    report.seconds = round(time.perf_counter() - started, 2)
     return report

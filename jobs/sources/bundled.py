@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from datetime import date
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,32 @@ def symbol_rows() -> list[dict[str, str | None]]:
         for row in csv.DictReader(handle):
             rows.setdefault(row["ticker"], {**row, "source": "pulselake symbols_supplement.csv"})
     return sorted(rows.values(), key=lambda r: r["ticker"] or "")
+
+
+def bar_files_from(specs: Sequence[str | BarFile] | None) -> list[BarFile] | None:
+    """Price files to land instead of the bundled ones: ``SOURCE=PATH`` (e.g. ``sp500_2009=/data/SP500_ind.csv``)
+    read with that known source's format and priority, so bronze and silver treat it exactly like the original.
+    BarFiles pass through; None (the bundled files) when empty."""
+    if not specs:
+        return None
+    formats = {bar_file.source: bar_file for bar_file in bundled_bar_files()}
+    files = []
+    for spec in specs:
+        if isinstance(spec, BarFile):
+            files.append(spec)
+            continue
+        source, sep, path = str(spec).partition("=")
+        if not sep or not path:
+            raise ValueError(f"price file {spec!r} is not SOURCE=PATH (sources: {', '.join(sorted(formats))})")
+        if source not in formats:
+            raise ValueError(f"unknown price source {source!r}; known: {', '.join(sorted(formats))}")
+        resolved = Path(path).expanduser().resolve()
+        if not resolved.is_file():
+            raise ValueError(f"price file {resolved} does not exist")
+        files.append(replace(formats[source], path=resolved, description=f"{source} format: {resolved}"))
+    return files
+
+
+# What the nightly's embedded sources replay: one bundled trading day of these symbols, beside the Reddit corpus' end.
+REPLAY_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "JPM")
+REPLAY_DAY = date(2010, 8, 20)  # the last bundled trading day

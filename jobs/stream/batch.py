@@ -27,15 +27,16 @@ import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.ingest.consume import TopicSink
+from jobs.ingest.consume import TopicSink, take
 from jobs.ingest.topics import FINNHUB_TRADES
 from jobs.quality import DETAIL, REASON, to_quarantine
 from jobs.resources.lake import Lake, Txn
 from jobs.steps import StepReport
-from jobs.stream.bars import bars_for, beyond, minutes_of, upsert_bars, watermark_floor
+from jobs.trades.bars import bars_for, beyond, minutes_of, upsert_bars, watermark_floor
 from jobs.trades.bronze import parse_trade_records, quarantined_records
 from jobs.trades.silver import build_silver_trades
 from lake_schema.quarantine import QUARANTINE
+from jobs.window import Window
 from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
 
 DEFAULT_WATERMARK = timedelta(minutes=10)
@@ -124,6 +125,14 @@ def trades_sink(watermark: timedelta = DEFAULT_WATERMARK) -> TopicSink:
                      parse_trade_records)
 
 
+def take_trades(lake: Lake, window: Window | None = None, wait_s: float = 600) -> StepReport:
+    """Every trade in finnhub.trades not taken yet -> bronze, silver and bars: the stream's own batches, from its
+    checkpoint (Kafka offsets, not dates). Waits up to `wait_s` for a running stream to let go of the checkpoint."""
+    report = take(lake, trades_sink(), wait_s=wait_s)
+    report.step = "trades from Kafka -> bronze, silver, 1-minute bars"
+    return report
+
+
 def _downstream(lake: Lake, bronze: DataFrame, bad_records: DataFrame, txn: Txn, watermark: timedelta,
                 report: BatchReport) -> None:
     label, lap = f"{txn.app_id}:{txn.version:06d}", time.perf_counter()
@@ -201,6 +210,6 @@ def _record(report: BatchReport, result) -> None:
     if result.skipped:
         report.skipped.append(result.table)
     else:
-        report.tables[result.table] = report.tables.get(result.table, 0) + result.rows
+        report.add_written(result)
 
 

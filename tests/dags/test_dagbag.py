@@ -13,7 +13,7 @@ from tests.dags.conftest import REPO, SLICE, slice_rows
 
 EXPECTED_DAGS = {"pulselake_backfill", "pulselake_maintenance", "pulselake_nightly", "pulselake_prices_daily",
                  "pulselake_reddit_hourly"}
-HEAVY = ("pyspark", "pandas", "deltalake", "tensorflow", "jobs.prices", "jobs.models", "jobs.orchestration.tasks")
+HEAVY = ("pyspark", "pandas", "deltalake", "tensorflow", "jobs.prices", "jobs.models", "jobs.orchestration.task_runner")
 
 _PARSE = f"""
 import json, sys, time
@@ -24,7 +24,8 @@ print(json.dumps({{
     "seconds": time.perf_counter() - started,
     "errors": bag.import_errors,
     "dags": {{d.dag_id: {{"doc_md": d.doc_md, "tasks": [t.task_id for t in d.tasks],
-                         "retries": [t.retries for t in d.tasks], "timetable": type(d.timetable).__name__}}
+                         "retries": [t.retries for t in d.tasks], "timetable": type(d.timetable).__name__,
+                         "upstream": {{t.task_id: sorted(t.upstream_task_ids) for t in d.tasks}}}}
              for d in bag.dags.values()}},
     "heavy": [m for m in {HEAVY!r} if m in sys.modules],
 }}))
@@ -44,9 +45,15 @@ def test_dag_folder_imports_cleanly_without_heavy_modules():
         assert min(dag["retries"]) >= 1, f"{dag_id}: tasks are transactions, so they retry"
     nightly = parsed["dags"]["pulselake_nightly"]
     assert nightly["timetable"] == "AssetTriggeredTimetable"  # fed by the daily price ingestion
-    assert nightly["tasks"].index("land_prices") < nightly["tasks"].index("gold_prices")
-    assert {"bronze_reddit", "silver_reddit", "post_sentiment", "bronze_trades", "gold_sentiment",
-            "train_and_evaluate", "score"} <= set(nightly["tasks"])
+    # Built from the declared graph: every step but the collectors, one task each (and the window's planner).
+    from jobs.pipeline.graph import select, upstream
+
+    assert nightly["tasks"] == ["plan_window", *(step.task_id for step in select(collectors=False))]
+    assert parsed["dags"]["pulselake_backfill"]["tasks"] == ["plan_window", *(s.task_id for s in select(groups=["prices"]))]
+    # ...and wired by it: each task waits for the window and for the steps that write what it reads.
+    chosen = select(collectors=False)
+    for step in chosen:
+        assert nightly["upstream"][step.task_id] == sorted(["plan_window", *(u.task_id for u in upstream(step, chosen))])
     print(f"DagBag parse: {parsed['seconds']:.3f} s for {len(parsed['dags'])} DAGs")
 
 

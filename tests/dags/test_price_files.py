@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.orchestration.sources import price_files
+from jobs.sources.bundled import bar_files_from as price_files
 from jobs.sources.bundled import bundled_bar_files
 from tests.dags.conftest import SLICE
 

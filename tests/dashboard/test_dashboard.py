@@ -98,7 +98,7 @@ def test_dashboard_renders_its_charts_and_follows_the_ticker_selection(dashboard
 
     from jobs.dashboard.data import tickers
     from jobs.resources.lake import Lake
-    from jobs.settings import Settings
+    from jobs.resources.settings import Settings
 
     # The four tickers of the small lake, scored and discussed; the page opens on the first.
     first, other = tickers(Lake(None, Settings(lake_root=str(small_lake))))[:2]

@@ -9,15 +9,15 @@ from datetime import date
 import pytest
 
 from jobs.ingest.finnhub_rest import FinnhubError, FinnhubRest, PaidPlanRequired
-from jobs.ingest.ratelimit import TokenBucket
 from jobs.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
 from jobs.replay.intraday import daily_bars
+from jobs.resources.ratelimit import TokenBucket
 
 KEY = "rest-secret-key"
 
 
 def _client(fake: FinnhubRestFake, **kwargs) -> FinnhubRest:
-    kwargs.setdefault("bucket", TokenBucket(rate=1000, capacity=10))
+    kwargs.setdefault("bucket", TokenBucket(per_minute=60_000, capacity=10))
     return FinnhubRest(KEY, fake.url, backoff_initial_s=0.05, backoff_max_s=0.5, **kwargs)
 
 
@@ -78,7 +78,7 @@ def test_persistent_5xx_ends_in_a_clear_error_without_the_key():
 def test_unreachable_server_message_hides_the_key():
     with FinnhubRestFake() as fake:
         url = fake.url
-    client = FinnhubRest(KEY, url, bucket=TokenBucket(1000, 10), max_attempts=2, backoff_initial_s=0.01, timeout_s=1)
+    client = FinnhubRest(KEY, url, bucket=TokenBucket(60_000, 10), max_attempts=2, backoff_initial_s=0.01, timeout_s=1)
     with pytest.raises(FinnhubError) as caught:
         client.quote("AAPL")
     assert KEY not in str(caught.value)
@@ -86,13 +86,13 @@ def test_unreachable_server_message_hides_the_key():
 
 def test_wrong_key_is_a_clear_error():
     with FinnhubRestFake(FinnhubRestConfig(api_key=KEY)) as fake:
-        client = FinnhubRest("nope", fake.url, bucket=TokenBucket(1000, 10))
+        client = FinnhubRest("nope", fake.url, bucket=TokenBucket(60_000, 10))
         with pytest.raises(FinnhubError, match="401"):
             client.quote("AAPL")
 
 
 def test_token_bucket_holds_its_rate_across_threads():
-    bucket = TokenBucket(rate=40, capacity=2)
+    bucket = TokenBucket(per_minute=40 * 60, capacity=2)
     stamps: list[float] = []
     lock = threading.Lock()
 
@@ -120,7 +120,7 @@ def test_token_bucket_holds_its_rate_across_threads():
 
 def test_rest_client_respects_the_limit_against_the_server():
     with FinnhubRestFake(FinnhubRestConfig(api_key=KEY, calls_per_minute=600)) as fake:
-        client = FinnhubRest(KEY, fake.url, bucket=TokenBucket(rate=10, capacity=1))
+        client = FinnhubRest(KEY, fake.url, bucket=TokenBucket(per_minute=10 * 60, capacity=1))
         started = time.monotonic()
         for _ in range(8):
             client.quote("AAPL")

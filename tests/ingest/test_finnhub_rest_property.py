@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobs.ingest.finnhub_rest import FinnhubError, FinnhubRest
-from jobs.ingest.ratelimit import TokenBucket
+from jobs.resources.ratelimit import TokenBucket
 from tests.hostile import HUGE_NUMBERS, CannedServer, deep_nesting, dumps, hostile_text, json_values
 
 KEY = "rest-secret-key-123"
@@ -27,7 +27,7 @@ quotes = st.fixed_dictionaries({"c": prices, "d": st.floats(-100, 100), "dp": st
 @pytest.fixture(scope="module")
 def finnhub():
     with CannedServer() as server:
-        client = FinnhubRest(KEY, server.url + "/api/v1", bucket=TokenBucket(rate=10**6, capacity=10**6),
+        client = FinnhubRest(KEY, server.url + "/api/v1", bucket=TokenBucket(per_minute=6 * 10**7, capacity=10**6),
                              max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.01, timeout_s=5)
         yield server, client
         client.close()

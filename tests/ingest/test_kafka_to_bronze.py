@@ -25,9 +25,9 @@ BIG = 10 * 1024 * 1024
 
 def test_rest_answers_land_once_each_traced_to_its_record(lake, kafka):
     symbols = ("AAPL", "MSFT", "JPM")
-    collected = collect_replay_rest(symbols, date(2010, 8, 2), date(2010, 8, 20))
+    collected = collect_replay_rest(symbols=symbols, candles_from=date(2010, 8, 2), candles_to=date(2010, 8, 20))
     assert "3 symbols" in collected.notes[0]
-    assert collect_replay_rest(symbols, date(2010, 8, 2), date(2010, 8, 20)).skipped, "a rerun collects again"
+    assert collect_replay_rest(symbols=symbols, candles_from=date(2010, 8, 2), candles_to=date(2010, 8, 20)).skipped, "a rerun collects again"
 
     first = bronze_rest(lake)
     assert first.tables == {spec.name: 3 for spec in (BRONZE_FINNHUB_QUOTES, BRONZE_FINNHUB_PROFILES,

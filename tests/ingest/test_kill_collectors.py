@@ -44,7 +44,7 @@ from jobs.replay.intraday import day_trades, trading_days
 from jobs.replay.reddit_server import RedditReplayServer
 from jobs.resources.kafka import KafkaSettings
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from jobs.stream.batch import trades_sink
 from jobs.trades.bronze import parse_trade_records
 from jobs.trades.silver import build_silver_trades
@@ -53,6 +53,7 @@ from lake_schema.reddit import BRONZE_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS, SILV
 from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
 from tests.ingest.helpers import API_KEY, broker_settings, frames_of, kafka_env, read_records, trade_key
 from tests.stream.helpers import rows
+from tests.windows import LATEST
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("PULSELAKE_COLLECTOR_KILLS", "10"))
@@ -230,7 +231,7 @@ def test_reddit_collector_killed_at_random_points_then_rerun_equals_one_clean_ru
     for name, lake in lakes.items():
         for sink in REDDIT_SINKS:
             take(lake, sink, kafka=kafka[name])
-        silver_reddit(lake)
+        silver_reddit(lake, LATEST)
     print(f"bronze + silver of both lakes: {time.monotonic() - loading:.1f} s")
     killed = lakes["killed"]
     for topic, table in ((REDDIT_POSTS, BRONZE_REDDIT_POSTS), (REDDIT_COMMENTS, BRONZE_REDDIT_COMMENTS)):

@@ -16,6 +16,7 @@ from jobs.models.lstm import LstmPredictor
 from lake_schema.models import MODEL_RUNS, PREDICTIONS
 from lake_schema.prices import GOLD_DAILY_FEATURES
 from tests.models.synthetic import panel, tiny_config
+from tests.windows import LATEST
 
 
 def write_features(lake, frame: pd.DataFrame) -> None:
@@ -35,7 +36,7 @@ def test_train_registers_a_run_and_score_writes_predictions_from_it(lake):
     write_features(lake, panel(days=130, seed=1))
     config = tiny_config()
     config.walk_forward.max_folds = 1
-    report = pipeline.train_and_evaluate(lake, config)
+    report = pipeline.train_and_evaluate(lake, LATEST, config)
     assert report.tables == {MODEL_RUNS.name: 1}
     [run] = registry.runs(lake, "tiny")
     assert run["folds"] == 1 and run["n_tickers"] == 4 and run["model_kind"] == "global"
@@ -50,10 +51,10 @@ def test_train_registers_a_run_and_score_writes_predictions_from_it(lake):
     assert (model_dir / "global.keras").is_file() and (model_dir / "vocabulary.json").is_file()
 
     # a rerun on the same data does not train again (retrain schedule), nor does scoring twice write twice
-    assert pipeline.train_and_evaluate(lake, config).skipped
-    scored = pipeline.score(lake, "tiny")
+    assert pipeline.train_and_evaluate(lake, LATEST, config).skipped
+    scored = pipeline.score(lake, LATEST, "tiny")
     assert scored.tables == {PREDICTIONS.name: 4}
-    assert pipeline.score(lake, "tiny").skipped
+    assert pipeline.score(lake, LATEST, "tiny").skipped
     rows = lake.read(PREDICTIONS).toPandas()
     assert len(rows) == 4 and set(rows.ticker) == {"AAA", "BBB", "CCC", "DDD"}
     assert (rows.model_version == run["version"]).all() and rows.prob_up.between(0, 1).all()
@@ -115,4 +116,4 @@ def test_same_seed_same_model_and_per_ticker_models_only_score_their_own_ticker(
 
 def test_training_without_gold_features_is_a_clear_error(lake):
     with pytest.raises(ValueError, match="gold.daily_features does not exist"):
-        pipeline.train_and_evaluate(lake, tiny_config())
+        pipeline.train_and_evaluate(lake, LATEST, tiny_config())

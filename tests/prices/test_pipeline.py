@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.prices import pipeline
+from jobs.pipeline.graph import select
 from jobs.sources.bundled import BarFile
+from jobs.window import Window
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
 from lake_schema.quarantine import QUARANTINE
 
@@ -38,10 +39,9 @@ def bar_file(name: str) -> BarFile:
 
 
 def build(lake, files, ingest_date):
-    reports = [pipeline.land(lake, files, ingest_date), pipeline.bronze(lake, files), pipeline.symbols(lake)]
-    months = pipeline.months_in_bronze(lake)
-    reports += [pipeline.silver(lake, months, files), pipeline.gold(lake, months)]
-    return reports
+    """Every price step, as `pulselake nightly` runs them for "latest" on the run's day `ingest_date`."""
+    window = Window.latest(datetime.combine(ingest_date, time(12), tzinfo=timezone.utc))
+    return [step.run(lake, window, price_files=files) for step in select(groups=["prices"])]
 
 
 def snapshot(lake, spec):
@@ -104,6 +104,21 @@ def test_a_later_batch_restates_a_bar_and_the_latest_wins(lake):
     assert "2010-01-11" in aapl
     # Both landing batches stay in bronze: the older bar was superseded, not deleted.
     assert lake.read(BRONZE_DAILY_BARS).where("ticker = 'AAPL' AND trade_date = '2010-01-07'").count() == 2
+
+
+def test_a_run_as_of_an_earlier_day_leaves_later_landing_batches_alone(lake):
+    """Wall-clock reads live at the edge: a run for an old day lands into that day and reads only what had landed by it."""
+    build(lake, [bar_file("bars_with_problems.csv")], date(2026, 1, 5))
+    land, bronze = select(names=["prices.land", "prices.bronze"])
+    day = lambda d: Window.latest(datetime.combine(d, time(12), tzinfo=timezone.utc))  # noqa: E731
+    land.run(lake, day(date(2026, 1, 6)), price_files=[bar_file("bars_restated.csv")])
+    before = snapshot(lake, BRONZE_DAILY_BARS)
+    rerun = bronze.run(lake, day(date(2026, 1, 5)))
+    assert rerun.tables == {} and snapshot(lake, BRONZE_DAILY_BARS) == before
+    later = bronze.run(lake, day(date(2026, 1, 6)))
+    assert later.tables[BRONZE_DAILY_BARS.name] > 0
+    assert {r.ingest_date for r in lake.read(BRONZE_DAILY_BARS).select("ingest_date").distinct().collect()} == {
+        date(2026, 1, 5), date(2026, 1, 6)}
 
 
 def test_gold_features_never_look_ahead(lake):

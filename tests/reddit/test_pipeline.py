@@ -14,6 +14,7 @@ from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
 from tests.kafka_records import read_topic
 from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS
 from lake_schema.reddit import BRONZE_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
+from tests.windows import LATEST
 
 AS_OF = datetime(2010, 8, 21, tzinfo=timezone.utc)
 CONFIG = RedditCollectConfig(["stocks"], since=timedelta(days=20), as_of=AS_OF, comment_depth=2)
@@ -31,7 +32,7 @@ def test_recollection_merges_updates_and_keeps_deleted_text(lake, kafka):
         expected_ids = {p["id"] for p in server.posts.values() if p["subreddit"] == "stocks"
                         and AS_OF - timedelta(days=20) <= datetime.fromtimestamp(p["created_utc"], timezone.utc) <= AS_OF}
         bronze_reddit(lake)
-        silver_reddit(lake)
+        silver_reddit(lake, LATEST)
         before = {r["post_id"]: r for r in lake.read(SILVER_REDDIT_POSTS).collect()}
         assert set(before) == expected_ids
 
@@ -47,7 +48,7 @@ def test_recollection_merges_updates_and_keeps_deleted_text(lake, kafka):
         assert second.posts == first.posts
 
     assert bronze_reddit(lake).tables[BRONZE_REDDIT_POSTS.name] == second.posts
-    report = silver_reddit(lake)
+    report = silver_reddit(lake, LATEST)
     assert report.tables[SILVER_REDDIT_POSTS.name] == len(expected_ids)
     after = {r["post_id"]: r for r in lake.read(SILVER_REDDIT_POSTS).collect()}
     assert lake.read(SILVER_REDDIT_POSTS).count() == len(expected_ids)  # merged, not duplicated
@@ -63,7 +64,7 @@ def test_recollection_merges_updates_and_keeps_deleted_text(lake, kafka):
     # nothing new in Kafka: bronze takes no record twice, silver writes nothing
     rerun = bronze_reddit(lake)
     assert rerun.tables == {}
-    assert silver_reddit(lake).tables == {}
+    assert silver_reddit(lake, LATEST).tables == {}
     assert lake.read(BRONZE_REDDIT_COMMENTS).count() == first.comments + second.comments
 
 

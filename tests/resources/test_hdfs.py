@@ -18,7 +18,7 @@ from deltalake import DeltaTable
 
 from jobs.resources.lake import Lake, Txn
 from jobs.resources.storage import arrow_filesystem
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from tests.foreground import foreground
 from tests.hdfs_fixture import hdfs_lake_root
 from tests.kafka_fixture import free_ports

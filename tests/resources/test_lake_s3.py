@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 
 from jobs.resources.lake import Lake, Txn
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from tests.resources.faults import log_commits
 from tests.resources.test_lake import D1, D2, D3, EVENTS, events, row
 
@@ -120,7 +120,7 @@ def test_what_spark_wrote_on_s3_reads_back_through_delta_rs(s3_lake, spark, s3_e
 _HOLD_CLAIM = """
 import sys
 from jobs.resources.s3_writer import claim_writer
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 
 settings = Settings.model_validate_json(sys.argv[1])
 claim_writer(settings)

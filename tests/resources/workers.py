@@ -18,7 +18,7 @@ from typing import Any
 from pyspark.sql import functions as F
 
 from jobs.resources.lake import Lake, Txn
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from tests.resources.test_lake import EVENTS
 
 

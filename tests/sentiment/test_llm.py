@@ -2,9 +2,9 @@
 
 import pytest
 
+from jobs.resources.ratelimit import TokenBucket
 from jobs.sentiment.base import Post
 from jobs.sentiment.llm import LLMError, LLMScorer
-from jobs.sentiment.ratelimit import TokenBucket
 
 POSTS = [Post(f"p{i}", text) for i, text in enumerate([
     "$TSLA puts printing, short it",

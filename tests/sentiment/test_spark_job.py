@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 from jobs.sentiment.spark_job import INPUT_COLUMNS, sentiment_step, worker_scorer
 from lake_schema.reddit import SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 from lake_schema.sentiment import POST_SENTIMENT
+from tests.windows import LATEST
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 TEXTS = [
@@ -28,31 +29,31 @@ def rows_of(lake, version=None):
 
 
 def test_one_row_per_ticker_and_a_rerun_writes_nothing(spark, lake):
-    report = sentiment_step(lake, "vader", texts=frame(spark, TEXTS))
+    report = sentiment_step(lake, LATEST, "vader", texts=frame(spark, TEXTS))
     rows = rows_of(lake)
     assert set(rows) == {("p1", "AAPL"), ("p1", "MSFT"), ("p2", "TSLA"), ("c1", "")}
     assert report.tables[POST_SENTIMENT.name] == 4
     assert rows[("c1", "")]["created_month"] == "2024-04" and rows[("p2", "TSLA")]["kind"] == "post"
     assert all(r["scorer"] == "vader" and -1 <= r["score"] <= 1 for r in rows.values())
 
-    again = sentiment_step(lake, "vader", texts=frame(spark, TEXTS))
+    again = sentiment_step(lake, LATEST, "vader", texts=frame(spark, TEXTS))
     assert again.tables == {} and "3 texts already scored" in again.skipped[0]
     assert len(rows_of(lake)) == 4
 
-    more = sentiment_step(lake, "vader", texts=frame(spark, TEXTS + [("p3", "post", "stocks", T0, "$NVDA calls")]))
+    more = sentiment_step(lake, LATEST, "vader", texts=frame(spark, TEXTS + [("p3", "post", "stocks", T0, "$NVDA calls")]))
     assert more.tables[POST_SENTIMENT.name] == 1 and len(rows_of(lake)) == 5
 
 
 def test_a_new_scorer_version_rescores_and_keeps_the_old_rows(spark, lake, llm_server, llm_settings):
     llm_settings.llm_model = "model-a"
-    first = sentiment_step(lake, "llm", texts=frame(spark, TEXTS), settings=llm_settings)
+    first = sentiment_step(lake, LATEST, "llm", texts=frame(spark, TEXTS), settings=llm_settings)
     assert first.tables[POST_SENTIMENT.name] == 4
     calls = len(llm_server.behaviour.requests)
-    assert sentiment_step(lake, "llm", texts=frame(spark, TEXTS), settings=llm_settings).tables == {}
+    assert sentiment_step(lake, LATEST, "llm", texts=frame(spark, TEXTS), settings=llm_settings).tables == {}
     assert len(llm_server.behaviour.requests) == calls  # unchanged version: not even asked
 
     llm_settings.llm_model = "model-b"
-    second = sentiment_step(lake, "llm", texts=frame(spark, TEXTS), settings=llm_settings)
+    second = sentiment_step(lake, LATEST, "llm", texts=frame(spark, TEXTS), settings=llm_settings)
     assert second.tables[POST_SENTIMENT.name] == 4
     versions = {r["scorer_version"] for r in lake.read(POST_SENTIMENT).collect()}
     assert versions == {"llm-model-a-p1", "llm-model-b-p1"}
@@ -60,7 +61,7 @@ def test_a_new_scorer_version_rescores_and_keeps_the_old_rows(spark, lake, llm_s
 
 
 def test_minilm_in_spark_scores_each_ticker_from_its_own_sentences(spark, lake, minilm):
-    sentiment_step(lake, "minilm", texts=frame(spark, TEXTS[:2]))
+    sentiment_step(lake, LATEST, "minilm", texts=frame(spark, TEXTS[:2]))
     rows = rows_of(lake)
     assert rows[("p1", "AAPL")]["label"] == "bearish"
     assert rows[("p1", "MSFT")]["label"] == "bullish"
@@ -82,7 +83,7 @@ def test_reads_posts_and_comments_from_silver(spark, lake):
     for spec, data in ((SILVER_REDDIT_POSTS, posts), (SILVER_REDDIT_COMMENTS, comments)):
         full = [{c: row.get(c) for c in spec.column_names} for row in data]
         lake.overwrite(spec, spark.createDataFrame(full, spec.spark_ddl()))
-    sentiment_step(lake, "vader")
+    sentiment_step(lake, LATEST, "vader")
     rows = rows_of(lake)
     assert set(rows) == {("abc", "AMD"), ("def", ""), ("c9", "NVDA")}
     assert rows[("c9", "NVDA")]["kind"] == "comment"

@@ -31,7 +31,7 @@ from jobs.ingest.consume import take
 from jobs.ingest.publish import Publisher
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
 from jobs.resources.lake import Lake
-from jobs.settings import Settings
+from jobs.resources.settings import Settings
 from jobs.stream.batch import trades_sink
 from jobs.stream.query import StreamConfig, start_stream
 from lake_schema.quarantine import QUARANTINE

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from jobs.ingest.consume import CheckpointBusy, take
-from jobs.stream.bars import rebuild_bars_day
+from jobs.trades.bars import rebuild_bars_day
 from jobs.stream.batch import trades_sink
 from jobs.stream.query import StreamConfig, start_stream
 from jobs.trades.silver import build_bars_1m

@@ -31,18 +31,19 @@ def test_bars_take_open_and_close_by_exchange_time(bronze):
 
 
 def test_the_nightly_builds_closed_days_once_and_leaves_today_to_the_stream(lake, bronze):
-    from datetime import date
+    from datetime import datetime, timezone
 
     from jobs.trades.pipeline import silver_trades
+    from jobs.window import Window
     from lake_schema.quarantine import QUARANTINE
     from lake_schema.trades import BARS_1M, BRONZE_TRADES, GOLD_TRADE_DAILY, SILVER_TRADES
 
     lake.append(BRONZE_TRADES, bronze)
-    untouched = silver_trades(lake, today=date(2010, 1, 4))  # 2010-01-04 is "today": the stream's
+    untouched = silver_trades(lake, Window.latest(datetime(2010, 1, 4, 18, tzinfo=timezone.utc)))  # 2010-01-04 is "today": the stream's
     assert untouched.tables == {} and lake.read(SILVER_TRADES).count() == 0
-    built = silver_trades(lake, today=date(2010, 1, 5))
+    built = silver_trades(lake, Window.latest(datetime(2010, 1, 5, tzinfo=timezone.utc)))
     assert built.tables == {SILVER_TRADES.name: 6, BARS_1M.name: 3, GOLD_TRADE_DAILY.name: 2}
     assert built.quarantined == {"duplicate_record": 1, "price_positive": 1, "not_from_future": 1}
     assert lake.read(QUARANTINE).count() == 3
-    again = silver_trades(lake, today=date(2010, 1, 5))
-    assert again.tables == {} and again.skipped == ["2010-01-04 already built"]
+    again = silver_trades(lake, Window.latest(datetime(2010, 1, 5, tzinfo=timezone.utc)))
+    assert again.tables == {} and again.skipped == ["2010-01-04 already built into silver.trades"]

@@ -10,18 +10,11 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from jobs.cli.common import parse_date
+
 app = typer.Typer(help="Serve offline stand-ins for Finnhub (websocket + REST) and Reddit (praw's API subset).",
                   no_args_is_help=True)
 console = Console(stderr=True)
-
-
-def _day(value: Optional[str]):
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not YYYY-MM-DD") from None
 
 
 @app.command()
@@ -40,7 +33,7 @@ def finnhub(
     """Finnhub's trade websocket, streaming trades synthesised from the bundled daily bars (ws://HOST:PORT)."""
     from jobs.replay.finnhub_ws import FinnhubReplayConfig, serve_forever
 
-    config = FinnhubReplayConfig(symbols=symbols.split(",") if symbols else None, start=_day(start), days=days,
+    config = FinnhubReplayConfig(symbols=symbols.split(",") if symbols else None, start=parse_date(start), days=days,
                                  trades_per_day=trades_per_day, speedup=speedup, seed=seed, api_key=api_key, loop=loop)
 
     def ready(server) -> None:
@@ -92,7 +85,7 @@ def reddit(
 
     clock = None
     if now:
-        clock = datetime.combine(_day(now), datetime.max.time(), tzinfo=timezone.utc)
+        clock = datetime.combine(parse_date(now), datetime.max.time(), tzinfo=timezone.utc)
     server = RedditReplayServer(RedditServerConfig(client_id=client_id, client_secret=client_secret, now=clock), host, port)
     console.print(f"Reddit stand-in on {server.url}: {len(server.posts)} posts, {len(server.comments)} comments\n"
                   f"  export REDDIT_OAUTH_URL={server.url} REDDIT_URL={server.url} REDDIT_CLIENT_ID=... REDDIT_CLIENT_SECRET=...")

@@ -60,11 +60,11 @@ def stream(
 def _run(config, lake_root: Optional[str]) -> None:
     from pyspark.errors import StreamingQueryException
 
-    from jobs.cli import open_lake
+    from jobs.cli.common import started_lake
     from jobs.ingest.consume import CheckpointBusy
     from jobs.stream.query import start_stream
 
-    lake = open_lake(lake_root)
+    lake = started_lake(lake_root)
 
     def report(batch) -> None:
         print(batch.line(), flush=True)
@@ -102,15 +102,15 @@ def rebuild_bars(
 ) -> None:
     """Recompute one day's 1-minute bars from silver.trades (fixes bars of trades that came beyond the watermark),
     and that day's gold daily bars from them."""
-    from jobs.cli import open_lake
-    from jobs.stream.bars import rebuild_bars_day
+    from jobs.cli.common import started_lake
+    from jobs.trades.bars import rebuild_bars_day
     from jobs.trades.gold import rebuild_trade_daily_day
 
     try:
         when = datetime.strptime(day, "%Y-%m-%d").date()
     except ValueError:
         raise typer.BadParameter(f"{day!r} is not a date in YYYY-MM-DD form") from None
-    lake = open_lake(lake_root)
+    lake = started_lake(lake_root)
     for result in (rebuild_bars_day(lake, when), rebuild_trade_daily_day(lake, when)):
         console.print(f"{result.table} {when}: {result.rows} bars written (version {result.version})")
 

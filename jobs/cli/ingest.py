@@ -192,16 +192,19 @@ def candles(
 
 @app.command()
 def load(lake_root: Optional[str] = _LAKE_ROOT) -> None:
-    """Take every record the topics hold that bronze has not taken yet (trades on to silver and bars), then merge
-    Reddit into silver."""
-    from jobs.cli import open_lake
-    from jobs.ingest.consume import CheckpointBusy
-    from jobs.ingest.load import load_topics
+    """Take every record the topics hold that bronze has not taken yet (trades on to silver and bars): the pipeline's
+    steps that read Kafka (`pulselake graph`)."""
+    from datetime import datetime, timezone
 
+    from jobs.cli.common import started_lake
+    from jobs.ingest.consume import CheckpointBusy
+    from jobs.pipeline.graph import select
+    from jobs.window import Window
+
+    lake, window = started_lake(lake_root), Window.latest(datetime.now(timezone.utc))
     try:
-        for report in load_topics(open_lake(lake_root)):
-            console.print(f"{report.step}: wrote {report.tables or 'nothing'}; quarantined {report.quarantined or 'none'}; "
-                          f"{'; '.join(report.notes + report.skipped)} ({report.seconds:.1f} s)")
+        for chosen in select(reading_topics=True):
+            console.print(chosen.run(lake, window).summary())
     except CheckpointBusy as exc:
         _fail(str(exc))
 
@@ -215,9 +218,9 @@ def rebuild(
 ) -> None:
     """Re-derive a bronze table's rows from the records Kafka retains in [start, end) and merge back the missing
     ones (idempotent: a second run changes nothing). Then `pulselake nightly` rebuilds the days whose bronze grew."""
-    from jobs.cli import open_lake
+    from jobs.cli.common import started_lake
     from jobs.ingest.consume import rebuild as rebuild_range
-    from jobs.ingest.lag import all_sinks
+    from jobs.pipeline.sinks import all_sinks
 
     sinks = {sink.topic: sink for sink in all_sinks()}
     if topic not in sinks:
@@ -225,7 +228,7 @@ def rebuild(
     first, last = (_utc(value, name) for value, name in ((start, "--start"), (end, "--end")))
     if first >= last:
         raise typer.BadParameter("--start must be before --end")
-    report = rebuild_range(open_lake(lake_root), sinks[topic], first, last)
+    report = rebuild_range(started_lake(lake_root), sinks[topic], first, last)
     console.print(f"{report.step}: {'; '.join(report.notes)} ({report.seconds:.1f} s)")
 
 

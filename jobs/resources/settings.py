@@ -7,9 +7,7 @@ clone: a local lake folder, local Spark on all cores with delta-spark.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,8 +83,3 @@ class Settings(BaseSettings):
                 else "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
         conf.update({prefix + key: value for key, value in values.items() if value})
         return conf
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

@@ -32,6 +32,15 @@ def _print(report) -> None:
     console.print(f"{report.step}: {report.seconds:.1f} s")
 
 
+def _latest():
+    """Everything in the lake, as of now (the clock is read here, at the edge)."""
+    from datetime import datetime, timezone
+
+    from jobs.window import Window
+
+    return Window.latest(datetime.now(timezone.utc))
+
+
 @app.command()
 def train(
     config: str = typer.Option("nightly", help="experiment name in jobs/models/configs, or a TOML path"),
@@ -40,12 +49,12 @@ def train(
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
     """Walk-forward evaluate against every baseline, fit, save under <lake>/models and register the run."""
-    from jobs.cli import open_lake
+    from jobs.cli.common import started_lake
     from jobs.models.pipeline import train_and_evaluate
 
     experiment = _config(config, max_tickers)
     try:
-        _print(train_and_evaluate(open_lake(lake_root), experiment, force=force))
+        _print(train_and_evaluate(started_lake(lake_root), _latest(), experiment, force=force))
     except ValueError as error:
         console.print(f"[red]cannot train:[/red] {error}")
         raise typer.Exit(1) from None
@@ -57,11 +66,11 @@ def score(
     lake_root: Optional[str] = typer.Option(None, help="lake location"),
 ) -> None:
     """Write next-day predictions to gold.predictions with the registry's chosen model."""
-    from jobs.cli import open_lake
+    from jobs.cli.common import started_lake
     from jobs.models.pipeline import score as score_step
 
     try:
-        _print(score_step(open_lake(lake_root), model))
+        _print(score_step(started_lake(lake_root), _latest(), model))
     except (ValueError, FileNotFoundError) as error:
         console.print(f"[red]cannot score:[/red] {error}")
         raise typer.Exit(1) from None
@@ -75,13 +84,13 @@ def evaluate(
     lake_root: Optional[str] = typer.Option(None, help="lake location"),
 ) -> None:
     """Walk-forward evaluation only (no registry write): the LSTM beside every baseline."""
-    from jobs.cli import open_lake
+    from jobs.cli.common import started_lake
     from jobs.models.pipeline import load_samples
     from jobs.models.walkforward import format_metrics, walk_forward
 
     experiment = _config(config, max_tickers)
     try:
-        _, samples = load_samples(open_lake(lake_root), experiment)
+        _, samples = load_samples(started_lake(lake_root), experiment)
         result = walk_forward(samples, experiment, on_fold=lambda i, n: console.print(f"fold {i}/{n} done"))
     except ValueError as error:
         console.print(f"[red]cannot evaluate:[/red] {error}")
@@ -97,13 +106,13 @@ def runs(
     lake_root: Optional[str] = typer.Option(None, help="lake location"),
 ) -> None:
     """List the registry (gold.model_runs), newest first."""
-    from jobs.cli import open_lake
+    from jobs.cli.common import started_lake
     from jobs.models.registry import runs as registry_runs
 
     table = Table(title="gold.model_runs")
     for column in ("version", "trained on", "eval days", "RMSE", "random walk", "IC [95% CI]", "beat RW"):
         table.add_column(column)
-    for run in registry_runs(open_lake(lake_root), model):
+    for run in registry_runs(started_lake(lake_root), model):
         ic = "n/a" if run["ic"] is None else f"{run['ic']:.4f} [{run['ic_ci_low']:.4f}, {run['ic_ci_high']:.4f}]"
         table.add_row(run["version"], f"{run['train_start']}..{run['train_end']}", str(run["n_eval_days"]),
                       f"{run['rmse']:.5f}", f"{run['random_walk_rmse']:.5f}", ic, "yes" if run["beat_random_walk"] else "NO")

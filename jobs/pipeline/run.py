@@ -1,72 +1,43 @@
-"""The nightly pipeline: collectors -> Kafka -> bronze -> silver -> gold, over the embedded data by default.
+"""Running the declared steps (jobs.pipeline.graph): the nightly, a single step, or any subset, with a progress
+bar and one summary at the end.
 
-The bundled daily-bar files are a file drop, not a collector: they keep their landing folder. Every
-collector (the Finnhub websocket and REST, Reddit) goes through Kafka."""
+`pulselake nightly` runs every step over the embedded data: the collectors feed Kafka from the replay servers,
+the bundled daily-bar files are a file drop (they keep their landing folder), and every later step reads
+through the lake."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Callable
+from typing import Iterable
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobs.gold_sentiment import pipeline as gold_sentiment
-from jobs.models import pipeline as models
-from jobs.prices import pipeline as prices
-from jobs.reddit import pipeline as reddit
+from jobs.pipeline.graph import STEPS, Step
 from jobs.resources.lake import Lake
-from jobs.sentiment.spark_job import sentiment_step
-from jobs.ingest.consume import take
-from jobs.ingest.rest_answers import bronze_rest, collect_replay_rest
 from jobs.steps import StepReport
-from jobs.stream.batch import trades_sink
-from jobs.trades.pipeline import REPLAY_DAY, REPLAY_SYMBOLS, collect_replay_trades, silver_trades
+from jobs.window import Window
 from lake_schema import TABLES
 
 
-def run_nightly(lake: Lake, start: date | None = None, end: date | None = None, console: Console | None = None) -> list[StepReport]:
+def run_steps(lake: Lake, window: Window, steps: Iterable[Step] = STEPS, console: Console | None = None,
+              **options) -> list[StepReport]:
+    """Run `steps` in order for `window`; each report as it finishes. A failing step stops the run (its
+    transaction left nothing half-written; a rerun picks up where it failed)."""
     console = console or Console(stderr=True)
+    steps = list(steps)
     reports: list[StepReport] = []
-    months: list[str] = []
-
-    def months_step() -> StepReport:
-        months.extend(prices.months_in_bronze(lake, start, end))
-        report = StepReport("plan months")
-        report.notes.append(f"{len(months)} months: {months[0]} .. {months[-1]}" if months else "no data in range")
-        return report
-
-    steps: list[tuple[str, Callable[[], StepReport]]] = [
-        ("landing: bundled daily bar files", lambda: prices.land(lake)),
-        ("bronze: parse landed lines", lambda: prices.bronze(lake)),
-        ("silver: symbols reference", lambda: prices.symbols(lake)),
-        ("plan: months to rebuild", months_step),
-        ("silver: validate and deduplicate bars", lambda: prices.silver(lake, months)),
-        ("gold: daily features", lambda: prices.gold(lake, months)),
-        ("reddit: replay corpus -> Kafka (praw, loopback)", lambda: reddit.collect_replay_corpus(lake)),
-        ("bronze: reddit posts and comments from Kafka", lambda: reddit.bronze_reddit(lake)),
-        ("silver: reddit merged on id", lambda: reddit.silver_reddit(lake)),
-        ("silver: post sentiment (default scorer)", lambda: sentiment_step(lake)),
-        ("finnhub: a bundled trading day -> Kafka (websocket, loopback)", lambda: collect_replay_trades(lake)),
-        ("finnhub: quotes, profiles, candles -> Kafka (REST, loopback)",
-         lambda: collect_replay_rest(REPLAY_SYMBOLS, REPLAY_DAY.replace(day=1), REPLAY_DAY)),
-        ("bronze: Finnhub REST answers from Kafka", lambda: bronze_rest(lake)),
-        ("bronze + silver + bars: trades from Kafka", lambda: take(lake, trades_sink())),
-        ("silver + gold: trades, 1-minute and daily bars for closed days", lambda: silver_trades(lake)),
-        ("gold: sentiment per day, post price windows, lead-lag", lambda: gold_sentiment.build(lake)),
-        ("models: walk-forward train + evaluate + register", lambda: models.train_and_evaluate(lake)),
-        ("models: score next day", lambda: models.score(lake)),
-    ]
     # No redirect: a step's print() and warnings go to fds 1/2 (the run log under `pulselake nightly`), not above the bars.
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False,
                   redirect_stdout=False, redirect_stderr=False) as progress:
-        overall = progress.add_task("nightly", total=len(steps))
-        for label, step in steps:
-            progress.update(overall, description=f"[{len(reports) + 1}/{len(steps)}] {label}")
-            reports.append(step())
+        overall = progress.add_task("pipeline", total=len(steps))
+        for number, step in enumerate(steps, 1):
+            progress.update(overall, description=f"[{number}/{len(steps)}] {step.name}: {step.description}")
+            report = step.run(lake, window, **options)
+            report.step = step.name
+            reports.append(report)
             progress.advance(overall)
-        progress.update(overall, description="nightly pipeline finished")
+        progress.update(overall, description=f"{len(steps)} steps finished ({window})")
     return reports
 
 

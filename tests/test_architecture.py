@@ -1,0 +1,57 @@
+"""No import cycles, among modules or among the packages of jobs/: a newcomer can read the layers bottom-up
+(lake_schema, resources, the domain packages, pipeline, then the CLI, Airflow and the dashboard)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in [*ROOT.glob("jobs/**/*.py"), *ROOT.glob("lake_schema/**/*.py"), *ROOT.glob("dags/*.py")]:
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _imports(modules: dict[str, Path]) -> nx.DiGraph:
+    """Every import, at module level or inside a function (a lazy import still ties the two together)."""
+    graph = nx.DiGraph()
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            graph.add_edges_from((name, target) for target in targets if target in modules and target != name)
+    return graph
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    if parts[0] != "jobs" or len(parts) == 1:
+        return parts[0]
+    return ".".join(parts[:2])  # jobs.<package> (or a top-level module of jobs: its own node)
+
+
+def test_no_module_imports_itself_back():
+    cycles = list(nx.simple_cycles(_imports(_modules())))
+    assert cycles == [], cycles
+
+
+def test_no_package_of_jobs_imports_itself_back():
+    modules = _imports(_modules())
+    packages = nx.DiGraph((_package(a), _package(b)) for a, b in modules.edges if _package(a) != _package(b))
+    cycles = [sorted(c) for c in nx.simple_cycles(packages)]
+    assert cycles == [], cycles
