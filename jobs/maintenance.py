@@ -5,11 +5,10 @@ writer killed before its commit). Run by `pulselake optimize` / `pulselake vacuu
 
 from __future__ import annotations
 
-import time
 from typing import Iterable
 
 from jobs.resources.lake import Lake
-from jobs.steps import StepReport
+from jobs.steps import StepReport, timed
 from lake_schema import TABLES
 from lake_schema.spec import TableSpec
 
@@ -26,24 +25,24 @@ def chosen_tables(names: Iterable[str] | None) -> list[TableSpec]:
     return [TABLES[n] for n in names] if names else list(TABLES.values())
 
 
+@timed
 def optimize_tables(lake: Lake, specs: list[TableSpec]) -> StepReport:
-    report, began = StepReport("maintenance: optimize"), time.perf_counter()
+    report = StepReport("maintenance: optimize")
     for spec in specs:
         if not lake.exists(spec):
             report.skipped.append(f"{spec.name} (no table yet)")
             continue
         metrics = lake.optimize(spec)
         report.notes.append(f"{spec.name}: {metrics['files_removed']} files compacted into {metrics['files_added']}")
-    report.seconds = round(time.perf_counter() - began, 2)
     return report
 
 
+@timed
 def vacuum_tables(lake: Lake, specs: list[TableSpec], retain_hours: float = DEFAULT_RETAIN_HOURS) -> StepReport:
-    report, began = StepReport(f"maintenance: vacuum (retain {retain_hours:g} h)"), time.perf_counter()
+    report = StepReport(f"maintenance: vacuum (retain {retain_hours:g} h)")
     for spec in specs:
         if not lake.exists(spec):
             report.skipped.append(f"{spec.name} (no table yet)")
             continue
         report.notes.append(f"{spec.name}: {lake.vacuum(spec, retain_hours)} files deleted")
-    report.seconds = round(time.perf_counter() - began, 2)
     return report

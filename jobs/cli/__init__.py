@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import Optional
 
 import typer
@@ -50,7 +51,10 @@ def _run_steps(steps, start, end, lake_root, verbose, price_files, label: str) -
         from jobs.resources.kafka import get_kafka_settings
         from jobs.resources.local_kafka import kafka_for_run
 
-        with kafka_for_run(get_kafka_settings()) as broker:
+        from jobs.pipeline.graph import TOPIC
+
+        touches_kafka = any(name.startswith(TOPIC) for step in steps for name in (*step.reads, *step.writes))
+        with kafka_for_run(get_kafka_settings()) if touches_kafka else nullcontext("Kafka: not needed") as broker:
             out.print(broker)
             lake = started_lake(lake_root, out)
             out.print(f"window: {window}")
@@ -59,7 +63,7 @@ def _run_steps(steps, start, end, lake_root, verbose, price_files, label: str) -
             except ValueError as exc:  # bad input named by a step (e.g. a price file that does not exist)
                 out.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(code=2) from None
-            print_summary(lake, reports, out)
+            print_summary(lake, reports, out, topics=touches_kafka)
         out.print(f"{label} finished in {time.perf_counter() - began:.1f} s")
 
 

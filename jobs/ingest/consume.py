@@ -36,7 +36,7 @@ from jobs.ingest.topics import ensure_topics
 from jobs.resources.kafka import KafkaSettings, get_kafka_settings
 from jobs.quality import REASON, to_quarantine
 from jobs.resources.lake import Lake, Txn
-from jobs.steps import StepReport
+from jobs.steps import StepReport, timed
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.spec import TableSpec
 
@@ -171,12 +171,12 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
     return writer.trigger(processingTime=f"{int(trigger_seconds * 1000)} milliseconds").start()
 
 
+@timed
 def take(lake: Lake, *sinks: TopicSink, kafka: KafkaSettings | None = None, wait_s: float = 0.0) -> StepReport:
     """Everything the topics hold that bronze has not taken yet, then stop (`Trigger.AvailableNow`). Several
     sinks run as concurrent queries: each query's start-up (~5 s on 2 cores) is paid once, not per topic. Their
     batches then run side by side in one session, so a sink taken with others must not write through session-wide
     settings (a MERGE's txn conf): parsed sinks only append, with per-write options."""
-    started = time.perf_counter()
     # One report per sink: foreachBatch calls of concurrent queries arrive on different threads.
     reports = {sink.name: StepReport(f"bronze: {sink.topic} -> {sink.table.name}") for sink in sinks}
     batches = dict.fromkeys(reports, 0)
@@ -202,16 +202,16 @@ def take(lake: Lake, *sinks: TopicSink, kafka: KafkaSettings | None = None, wait
     for sink in sinks:
         report.merge(reports[sink.name])
         report.notes.append(f"{sink.topic}: {batches[sink.name]} batches" if batches[sink.name] else f"{sink.topic}: nothing new")
-    report.seconds = round(time.perf_counter() - started, 2)
     return report
 
 
+@timed
 def rebuild(lake: Lake, sink: TopicSink, start: datetime, end: datetime, kafka: KafkaSettings | None = None) -> StepReport:
     """Re-derive the sink's bronze rows from the records the topic retains with a timestamp in [start, end), and
     merge them in on `record_id`: rows that were lost come back, rows that are there stay as they are. Idempotent;
     the checkpoint is not touched, so the regular consumers go on where they were."""
     kafka = kafka or get_kafka_settings()
-    started, report = time.perf_counter(), StepReport(f"rebuild {sink.table.name} from {sink.topic}, {start} .. {end}")
+    report = StepReport(f"rebuild {sink.table.name} from {sink.topic}, {start} .. {end}")
     millis = [str(int(t.timestamp() * 1000)) for t in (start, end)]
     raw = (lake.spark.read.format("kafka").options(**kafka.spark_options()).option("subscribe", kafka.topic(sink.topic))
            .option("startingTimestamp", millis[0]).option("startingOffsetsByTimestampStrategy", "latest")
@@ -229,5 +229,4 @@ def rebuild(lake: Lake, sink: TopicSink, start: datetime, end: datetime, kafka: 
             report.notes.append(f"{rows.count():,} rows re-derived, {report.tables[sink.table.name]:,} of them were missing")
     finally:
         rows.unpersist()
-    report.seconds = round(time.perf_counter() - started, 2)
     return report

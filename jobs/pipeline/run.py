@@ -55,7 +55,9 @@ def topic_summary() -> str:
     return "Kafka records per topic: " + ", ".join(f"{t}={record_count(kafka, t):,}" for t in ALL_TOPICS)
 
 
-def print_summary(lake: Lake, reports: list[StepReport], console: Console) -> None:
+def print_summary(lake: Lake, reports: list[StepReport], console: Console, topics: bool = True) -> None:
+    """Tables written and their row counts, each step's time and notes, records per topic (when `topics`: the run
+    used Kafka), what was quarantined or kept with warnings."""
     written: dict[str, int] = {}
     quarantined: dict[str, int] = {}
     warnings: dict[str, int] = {}
@@ -86,7 +88,8 @@ def print_summary(lake: Lake, reports: list[StepReport], console: Console) -> No
         notes = "; ".join(report.notes + report.skipped[:3] + ([f"+{len(report.skipped) - 3} more skipped"] if len(report.skipped) > 3 else []))
         steps.add_row(report.step, f"{report.seconds:.1f}", notes)
     console.print(steps)
-    console.print(topic_summary())
+    if topics:
+        console.print(topic_summary())
     if quarantined:
         console.print("Quarantined this run (bronze.quarantine): " + ", ".join(f"{k}={v:,}" for k, v in sorted(quarantined.items())))
     else:
