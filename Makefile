@@ -40,6 +40,9 @@ run: setup ## run the nightly pipeline over the embedded data into ./lake
 test: setup browser ## run the whole test suite
 	$(BIN)/python -m pytest
 
+test-fast: setup ## the fast lane: every test but those marked slow (services, whole pipelines); a few minutes
+	$(BIN)/python -m pytest -m "not slow"
+
 # The dashboard's browser test drives Debian's chromium (never a downloaded browser).
 IS_ROOT := $(filter 0,$(shell id -u))
 SUDO := $(if $(IS_ROOT),,sudo)

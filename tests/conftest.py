@@ -63,3 +63,15 @@ os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempd
 
 _hypothesis_settings.register_profile("pulselake", derandomize=True, database=None, deadline=None, print_blob=True)
 _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "pulselake"))
+
+
+# `make test-fast` runs `pytest -m "not slow"`. A test that starts a real service (the session's Kafka broker or
+# HDFS, Airflow, the pipeline-built lake the notebooks and dashboard read) is slow by what it asks for, so a new
+# one is marked without anyone remembering to.
+SERVICE_FIXTURES = {"kafka_broker", "hdfs", "airflow_db", "small_lake"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

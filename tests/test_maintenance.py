@@ -13,6 +13,7 @@ from tests.resources.faults import data_files, ever_added
 from tests.resources.test_lake import D1, D2, EVENTS, contents, events, row
 
 
+@pytest.mark.slow
 def test_optimize_then_vacuum_compact_and_delete_only_unreferenced_files(lake, spark):
     for i in range(4):  # four commits: four small files in D1, one in D2
         lake.append(EVENTS, events(spark, [row(f"e{i}", D1, float(i))] + ([row("d2", D2, 9.0)] if i == 0 else [])))

@@ -212,6 +212,3 @@ from jobs.cli.stream import app as _stream_app  # noqa: E402
 
 app.add_typer(_stream_app, name="stream")
 
-
-if __name__ == "__main__":
-    app()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import date, datetime, timedelta, timezone
 
 from jobs.gold_sentiment import pipeline
@@ -10,6 +12,8 @@ from lake_schema.prices import SILVER_DAILY_BARS
 from lake_schema.reddit import SILVER_REDDIT_POSTS
 from lake_schema.sentiment import POST_SENTIMENT
 from tests.windows import LATEST
+
+pytestmark = pytest.mark.slow  # minutes of Spark work or a private service: `make test` runs it, `make test-fast` does not
 
 UTC = timezone.utc
 _DEFAULTS = {"string": "x", "long": 0, "int": 0, "double": 1.0, "boolean": False,

@@ -82,6 +82,7 @@ def test_one_query_at_a_time_per_checkpoint(lake, kafka):
     assert take(lake, sink).notes == [f"{sink.topic}: nothing new"]
 
 
+@pytest.mark.slow
 def test_accepted_records_survive_a_broker_crash(tmp_path):
     port, controller = free_ports(2)
     broker = KafkaBroker(tmp_path / "kafka", port, controller, username="collector", password="secret-pw")

@@ -3,6 +3,8 @@ changing or removing any bar after t leaves every feature at or before t unchang
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import date, timedelta
 
 import numpy as np
@@ -28,6 +30,7 @@ def bars(seed: int, days: int = 70) -> list[tuple]:
     return rows
 
 
+@pytest.mark.slow
 def test_no_feature_at_or_before_t_moves_when_later_bars_change_or_vanish(spark):
     rows = bars(0)
     symbols = spark.createDataFrame([("AAA", "IT"), ("BBB", "Energy"), ("CCC", None)], "ticker STRING, sector STRING")

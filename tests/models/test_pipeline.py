@@ -18,6 +18,8 @@ from lake_schema.prices import GOLD_DAILY_FEATURES
 from tests.models.synthetic import panel, tiny_config
 from tests.windows import LATEST
 
+pytestmark = pytest.mark.slow  # minutes of Spark work or a private service: `make test` runs it, `make test-fast` does not
+
 
 def write_features(lake, frame: pd.DataFrame) -> None:
     out = frame.copy()

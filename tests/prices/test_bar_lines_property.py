@@ -9,6 +9,8 @@ bar is never rejected.
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 from datetime import date, datetime
 
@@ -126,6 +128,7 @@ def _check(spark, bar_file: BarFile, good: list[dict], damaged: list[str]) -> No
                 assert same_number(value, sent), short((name, text, row))
 
 
+@pytest.mark.slow
 @spark_examples(5)
 @given(files(FILES["quandl_wiki"]))
 def test_quandl_lines_are_kept_whole_or_rejected_with_a_reason(spark, file):

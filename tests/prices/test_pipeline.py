@@ -48,6 +48,7 @@ def snapshot(lake, spec):
     return sorted(tuple(row) for row in lake.read(spec).collect())
 
 
+@pytest.mark.slow
 def test_every_bad_row_is_quarantined_with_its_reason_and_nothing_is_lost(lake):
     reports = build(lake, [bar_file("bars_with_problems.csv")], date(2026, 1, 5))
 
@@ -74,6 +75,7 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_nothing_is_lost(lake):
     assert any("expected 7 fields, got 4" in r.detail for r in malformed)
 
 
+@pytest.mark.slow
 def test_returns_use_the_previous_trading_day_in_silver(lake):
     build(lake, [bar_file("bars_with_problems.csv")], date(2026, 1, 5))
     rows = {(r.ticker, str(r.trade_date)): r.return_1d for r in lake.read(SILVER_DAILY_BARS).collect()}
@@ -83,6 +85,7 @@ def test_returns_use_the_previous_trading_day_in_silver(lake):
     assert rows[("MSFT", "2010-01-06")] == pytest.approx(30.77 / 30.95 - 1)
 
 
+@pytest.mark.slow
 def test_rerunning_the_same_range_leaves_every_table_identical(lake):
     files = [bar_file("bars_with_problems.csv")]
     build(lake, files, date(2026, 1, 5))
@@ -94,6 +97,7 @@ def test_rerunning_the_same_range_leaves_every_table_identical(lake):
     assert reports[0].skipped and reports[1].skipped  # the file and its batch were recognised, not re-added
 
 
+@pytest.mark.slow
 def test_a_later_batch_restates_a_bar_and_the_latest_wins(lake):
     build(lake, [bar_file("bars_with_problems.csv")], date(2026, 1, 5))
     restated = [bar_file("bars_restated.csv")]
@@ -106,6 +110,7 @@ def test_a_later_batch_restates_a_bar_and_the_latest_wins(lake):
     assert lake.read(BRONZE_DAILY_BARS).where("ticker = 'AAPL' AND trade_date = '2010-01-07'").count() == 2
 
 
+@pytest.mark.slow
 def test_a_run_as_of_an_earlier_day_leaves_later_landing_batches_alone(lake):
     """Wall-clock reads live at the edge: a run for an old day lands into that day and reads only what had landed by it."""
     build(lake, [bar_file("bars_with_problems.csv")], date(2026, 1, 5))

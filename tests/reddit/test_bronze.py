@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from jobs.reddit.bronze import parse_comment_records, parse_post_records
@@ -13,6 +15,7 @@ GOOD_POST = {"fetched_at": "2026-01-02T03:04:05.000000Z", "listing": "new", "id"
              "permalink": "/r/stocks/comments/9abcd/", "removed_by_category": "deleted"}
 
 
+@pytest.mark.slow
 def test_post_records_parse_and_bad_records_get_reasons(spark):
     texts = [json.dumps(GOOD_POST), "not json", json.dumps({**GOOD_POST, "id": None}),
              json.dumps({**GOOD_POST, "created_utc": "yesterday"})]

@@ -23,6 +23,8 @@ from jobs.resources.kafka_broker import KafkaBroker
 from tests.foreground import foreground
 from tests.kafka_fixture import free_ports  # the `kafka_broker` fixture comes from tests/conftest.py
 
+pytestmark = pytest.mark.slow  # minutes of Spark work or a private service: `make test` runs it, `make test-fast` does not
+
 REPO = Path(__file__).resolve().parents[2]
 BIG = 10 * 1024 * 1024
 

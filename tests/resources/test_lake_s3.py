@@ -25,6 +25,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+pytestmark = pytest.mark.slow  # minutes of Spark work or a private service: `make test` runs it, `make test-fast` does not
+
+
 # moto_server answers on threads, and its If-None-Match check and its write are not one atomic step, so two
 # racing conditional PUTs could both win there (never on S3). Writes are made one at a time to keep it honest.
 _MOTO = """

@@ -2,6 +2,8 @@
 
 from datetime import datetime, timezone
 
+import pytest
+
 from pyspark.sql import functions as F
 
 from jobs.sentiment.spark_job import INPUT_COLUMNS, sentiment_step, worker_scorer
@@ -28,6 +30,7 @@ def rows_of(lake, version=None):
     return {(r["id"], r["ticker"]): r for r in df.collect()}
 
 
+@pytest.mark.slow
 def test_one_row_per_ticker_and_a_rerun_writes_nothing(spark, lake):
     report = sentiment_step(lake, LATEST, "vader", texts=frame(spark, TEXTS))
     rows = rows_of(lake)

@@ -17,6 +17,8 @@ from tests.stream.helpers import (
     synthetic_records,
 )
 
+pytestmark = pytest.mark.slow  # minutes of Spark work or a private service: `make test` runs it, `make test-fast` does not
+
 APP = "kafka:finnhub.trades->bronze.trades"
 ALL_TABLES = sorted(t.name for t in (BRONZE_TRADES, QUARANTINE, SILVER_TRADES, BARS_1M))
 

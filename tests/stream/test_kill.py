@@ -17,6 +17,8 @@ PULSELAKE_KILLS (the reliability job loops this with more).
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import random
 import signal
@@ -40,6 +42,8 @@ from tests.stream.conftest import wait_until
 from tests.stream.helpers import (
     distinct_trades, expected_quarantine, expected_tables, produce, rows, synthetic_records, topic_records,
 )
+
+pytestmark = pytest.mark.slow  # minutes of Spark work or a private service: `make test` runs it, `make test-fast` does not
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("PULSELAKE_KILLS", "3"))

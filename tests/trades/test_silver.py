@@ -30,6 +30,7 @@ def test_bars_take_open_and_close_by_exchange_time(bronze):
     assert zero_volume.volume == 0 and zero_volume.vwap is None
 
 
+@pytest.mark.slow
 def test_the_nightly_builds_closed_days_once_and_leaves_today_to_the_stream(lake, bronze):
     from datetime import datetime, timezone
 
