@@ -15,8 +15,6 @@ Idempotent: rerunning a range rewrites the same months with the same rows.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from airflow.sdk import DAG, Param
 
 from jobs.orchestration import flows
@@ -24,10 +22,7 @@ from jobs.orchestration import flows
 with DAG(
     dag_id="pulselake_backfill",
     schedule=None,
-    start_date=datetime(2000, 1, 1, tzinfo=timezone.utc),  # the bundled history starts in 2000
-    catchup=False,
-    max_active_runs=1,
-    default_args=flows.DEFAULT_ARGS,
+    **flows.DAG_DEFAULTS,
     params={
         "start": Param(type="string", format="date", title="first trade date", description="YYYY-MM-DD, inclusive"),
         "end": Param(type="string", format="date", title="last trade date", description="YYYY-MM-DD, inclusive"),

@@ -16,8 +16,6 @@ second vacuum nothing to delete.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
 from jobs.orchestration import flows
@@ -25,10 +23,7 @@ from jobs.orchestration import flows
 with DAG(
     dag_id="pulselake_maintenance",
     schedule=CronDataIntervalTimetable("30 5 * * *", timezone="UTC"),  # after the nightly has settled
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=1,
-    default_args=flows.DEFAULT_ARGS,
+    **flows.DAG_DEFAULTS,
     doc_md=__doc__,
     tags=["pulselake", "maintenance"],
 ):

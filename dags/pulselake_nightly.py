@@ -22,8 +22,6 @@ and `gold.predictions` assets.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from airflow.sdk import DAG
 
 from jobs.orchestration import flows
@@ -31,10 +29,7 @@ from jobs.orchestration import flows
 with DAG(
     dag_id="pulselake_nightly",
     schedule=[flows.table_asset("bronze.daily_bars")],
-    start_date=datetime(2000, 1, 1, tzinfo=timezone.utc),  # the bundled history starts in 2000
-    catchup=False,
-    max_active_runs=1,
-    default_args=flows.DEFAULT_ARGS,
+    **flows.DAG_DEFAULTS,
     params={"price_files": flows.PRICE_FILES_PARAM},
     doc_md=__doc__,
     tags=["pulselake", "nightly"],

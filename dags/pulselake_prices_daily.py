@@ -14,8 +14,6 @@ them into `bronze.daily_bars`, then records the covered trade dates on the
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
 from jobs.orchestration import flows
@@ -23,10 +21,7 @@ from jobs.orchestration import flows
 with DAG(
     dag_id="pulselake_prices_daily",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2000, 1, 1, tzinfo=timezone.utc),  # the bundled history starts in 2000
-    catchup=False,
-    max_active_runs=1,
-    default_args=flows.DEFAULT_ARGS,
+    **flows.DAG_DEFAULTS,
     params={"price_files": flows.PRICE_FILES_PARAM},
     doc_md=__doc__,
     tags=["pulselake", "ingestion", "prices"],

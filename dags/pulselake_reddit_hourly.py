@@ -17,8 +17,6 @@ configured subreddits with praw into Kafka, then runs the graph's
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from jobs.orchestration import flows
@@ -26,10 +24,7 @@ from jobs.orchestration import flows
 with DAG(
     dag_id="pulselake_reddit_hourly",
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-    start_date=datetime(2000, 1, 1, tzinfo=timezone.utc),  # the bundled history starts in 2000
-    catchup=False,
-    max_active_runs=1,
-    default_args=flows.DEFAULT_ARGS,
+    **flows.DAG_DEFAULTS,
     params={
         "subreddits": Param(["wallstreetbets", "stocks", "investing", "options"], type="array", items={"type": "string"}),
         "listings": Param(["new"], type="array", items={"type": "string"}, description="new, hot or top"),

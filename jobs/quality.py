@@ -8,7 +8,8 @@ row is ever dropped without a trace.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from dataclasses import dataclass, field
+from typing import Iterable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -16,11 +17,11 @@ from pyspark.sql import functions as F
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.spec import TableSpec
 
-if TYPE_CHECKING:
-    from jobs.resources.lake import Lake
-
 REASON = "reason"
 DETAIL = "detail"
+# The lake's own split names its flag columns apart from any table column (silver.post_sentiment has a `reason`).
+_LAKE_REASON = "_pulselake_rule_reason"
+_LAKE_DETAIL = "_pulselake_rule_detail"
 
 
 def first_failed_rule(spec: TableSpec, action: str = "quarantine") -> Column:
@@ -31,11 +32,16 @@ def first_failed_rule(spec: TableSpec, action: str = "quarantine") -> Column:
     return reason
 
 
-def split_by_rules(df: DataFrame, spec: TableSpec) -> tuple[DataFrame, DataFrame]:
+def has_quarantine_rules(spec: TableSpec) -> bool:
+    return any(rule.action == "quarantine" for rule in spec.rules)
+
+
+def split_by_rules(df: DataFrame, spec: TableSpec, reason: str = REASON,
+                   detail: str = DETAIL) -> tuple[DataFrame, DataFrame]:
     """Return (rows passing every quarantine rule, rows failing one with `reason`/`detail`)."""
-    flagged = df.withColumn(REASON, first_failed_rule(spec))
-    passed = flagged.where(F.col(REASON).isNull()).drop(REASON)
-    failed = flagged.where(F.col(REASON).isNotNull()).withColumn(DETAIL, _rule_text(spec))
+    flagged = df.withColumn(reason, first_failed_rule(spec))
+    passed = flagged.where(F.col(reason).isNull()).drop(reason)
+    failed = flagged.where(F.col(reason).isNotNull()).withColumn(detail, _rule_text(spec, reason))
     return passed, failed
 
 
@@ -50,10 +56,10 @@ def warning_counts(df: DataFrame, spec: TableSpec) -> dict[str, int]:
     return {r.name: int(row[r.name] or 0) for r in rules}
 
 
-def _rule_text(spec: TableSpec) -> Column:
+def _rule_text(spec: TableSpec, reason: str = REASON) -> Column:
     expr = F.lit(None).cast("string")
     for rule in spec.rules:
-        expr = F.when(F.col(REASON) == rule.name, F.lit(f"{rule.description} ({rule.condition})")).otherwise(expr)
+        expr = F.when(F.col(reason) == rule.name, F.lit(f"{rule.description} ({rule.condition})")).otherwise(expr)
     return expr
 
 
@@ -64,8 +70,10 @@ def to_quarantine(
     batch: Column,
     record_columns: Iterable[str],
     record_key: Column | None = None,
+    reason: str = REASON,
+    detail: str = DETAIL,
 ) -> DataFrame:
-    """Shape rejected rows (which carry `reason` and `detail`) for the quarantine table."""
+    """Shape rejected rows (which carry `reason` and `detail`, or the columns so named) for the quarantine table."""
     columns = list(record_columns)
     has = set(rejected.columns)
 
@@ -75,8 +83,8 @@ def to_quarantine(
     return rejected.select(
         F.concat(F.lit(f"{target.name}__"), batch.cast("string")).alias("quarantine_batch"),
         F.lit(target.name).alias("target_table"),
-        F.col(REASON).alias("reason"),
-        optional(DETAIL, "string").alias("detail"),
+        F.col(reason).alias("reason"),
+        optional(detail, "string").alias("detail"),
         (record_key if record_key is not None else F.lit(None).cast("string")).alias("record_key"),
         F.to_json(F.struct(*[F.col(c) for c in columns])).alias("record"),
         optional("source_file", "string").alias("source_file"),
@@ -92,14 +100,43 @@ def quarantine_batches(target: TableSpec, partition_values: Iterable[object]) ->
     return [f"{target.name}__{value}" for value in partition_values]
 
 
-def write_quarantine(lake: "Lake", quarantine: DataFrame, batches: list[str]) -> dict[str, int]:
-    """Replace these quarantine batches with `quarantine` (so reruns never pile up rejects);
-    return the rows now held per reason."""
-    where = [("quarantine_batch", "in", batches)]
-    if not lake.overwrite(QUARANTINE, quarantine, where=where).rows:
-        return {}
-    counts = lake.read(QUARANTINE, where=where).groupBy("reason").count().collect()
-    return {row["reason"]: row["count"] for row in counts}
+@dataclass(frozen=True)
+class RuleSplit:
+    """A frame split by its table's quarantine rules, for the lake's write path."""
+
+    passed: DataFrame  # the rows to write to the table
+    rejects: DataFrame | None = None  # shaped for bronze.quarantine; None when no row failed
+    batches: tuple[str, ...] = ()  # the quarantine batches `rejects` fill
+    counts: dict[str, int] = field(default_factory=dict)  # reason -> rejected rows
+
+
+def enforce_rules(df: DataFrame, spec: TableSpec) -> RuleSplit:
+    """Split `df` by `spec`'s quarantine rules so no writer can skip them (Lake calls this on every write).
+
+    Costs one `isEmpty()` probe when no row fails: a pass over `df` that stops at the first rejected row,
+    cheap when the caller cached `df`. Only when a row fails does it tally the rejects (one more pass).
+    Batches are "<table>__<partition value>", as `quarantine_batches` names them, so a step's own rejects
+    and the lake's share a partition's batch; "<table>__all" for an unpartitioned table, "<table>__null"
+    for a NULL partition value."""
+    if not has_quarantine_rules(spec):
+        return RuleSplit(df)
+    passed, failed = split_by_rules(df, spec, reason=_LAKE_REASON, detail=_LAKE_DETAIL)
+    if failed.isEmpty():
+        return RuleSplit(passed)
+    partition = spec.partition_by[0] if spec.partition_by else None
+    batch = F.coalesce(F.col(partition).cast("string"), F.lit("null")) if partition else F.lit("all")
+    key = F.concat_ws(":", *[F.col(k).cast("string") for k in spec.merge_key]) if spec.merge_key else None
+    rejects = to_quarantine(failed, target=spec, batch=batch,
+                            record_columns=[c for c in spec.column_names if c in df.columns],
+                            record_key=key, reason=_LAKE_REASON, detail=_LAKE_DETAIL)
+    batches: set[str] = set()
+    counts: dict[str, int] = {}
+    for row in rejects.groupBy("quarantine_batch", "reason").count().collect():
+        batches.add(row["quarantine_batch"])
+        counts[row["reason"]] = counts.get(row["reason"], 0) + row["count"]
+    if not counts:  # a frame that changed between the probe and the tally: nothing to quarantine after all
+        return RuleSplit(passed)
+    return RuleSplit(passed, rejects, tuple(sorted(batches)), counts)
 
 
 # Times every reader of the lake can hold (Python's datetime ends with year 9999): [1970-01-01, 9999-12-31).

@@ -19,8 +19,10 @@ class StepReport:
     seconds: float = 0.0
 
     def add_written(self, result) -> None:
-        """Count a commit's rows (a `Lake` CommitResult) under its table: a step may write a table many times."""
+        """Count a commit's rows (a `Lake` CommitResult) under its table: a step may write a table many times.
+        The rows the lake's rules sent to quarantine instead count under their reasons, as a step's own rejects do."""
         self.tables[result.table] = self.tables.get(result.table, 0) + result.rows
+        self.add_quarantine(result.quarantined)
 
     def merge(self, other: "StepReport") -> None:
         """Add another report's counts, skips and notes to this one (a step made of several)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -47,20 +46,10 @@ def read_topic(settings, topic: str) -> dict[tuple[int, int], tuple[str | None, 
 def kafka_environment(broker):
     """The broker's address and login as the environment (what collectors, steps and subprocesses read), with
     topics of their own (a fresh KAFKA_TOPIC_PREFIX); yields the KafkaSettings. The environment is restored after."""
-    from jobs.resources.kafka import get_kafka_settings
+    from jobs.resources.kafka import kafka_environment as environment
 
     config = broker.client_config()
-    values = {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_SASL_USERNAME": config["sasl.username"],
-              "KAFKA_SASL_PASSWORD": config["sasl.password"], "KAFKA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:10]}."}
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    get_kafka_settings.cache_clear()
-    try:
-        yield get_kafka_settings()
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_kafka_settings.cache_clear()
+    with environment({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_SASL_USERNAME": config["sasl.username"],
+                      "KAFKA_SASL_PASSWORD": config["sasl.password"],
+                      "KAFKA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:10]}."}) as settings:
+        yield settings

@@ -36,7 +36,7 @@ from jobs.ingest.finnhub_ws import frame_key
 from jobs.ingest.publish import Publisher, utc_now
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
 from jobs.resources.jvm_daemon import free_ports
-from jobs.resources.kafka import KafkaSettings, get_kafka_settings
+from jobs.resources.kafka import KafkaSettings, get_kafka_settings, kafka_environment
 from jobs.resources.lake import Lake
 from jobs.resources.settings import Settings
 from jobs.stream.batch import BatchReport, trades_sink
@@ -112,23 +112,6 @@ def _until_taken(records: int, reports: list[BatchReport], stream) -> None:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """`values` set in os.environ (what `start_stream` reads Kafka's settings from), restored afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    get_kafka_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_kafka_settings.cache_clear()
-
-
-@contextmanager
 def kafka_for_bench(workdir: Path) -> Iterator[bool]:
     """KAFKA_BOOTSTRAP_SERVERS' broker when set (yields False), else a local broker in `workdir` (yields True)."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -139,8 +122,8 @@ def kafka_for_bench(workdir: Path) -> Iterator[bool]:
     port, controller_port = free_ports(2)
     password = secrets.token_urlsafe(16)
     with KafkaBroker(workdir / "kafka", port, controller_port, username="bench", password=password, heap="1g") as broker:
-        with _environment({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_SASL_USERNAME": "bench",
-                           "KAFKA_SASL_PASSWORD": password}):
+        with kafka_environment({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_SASL_USERNAME": "bench",
+                                "KAFKA_SASL_PASSWORD": password}):
             yield True
 
 
@@ -152,8 +135,8 @@ def _topics_of_its_own(prefix: str | None) -> Iterator[KafkaSettings]:
         get_kafka_settings.cache_clear()
         yield get_kafka_settings()
         return
-    with _environment({"KAFKA_TOPIC_PREFIX": prefix}):
-        yield get_kafka_settings()
+    with kafka_environment({"KAFKA_TOPIC_PREFIX": prefix}) as settings:
+        yield settings
 
 
 def silver_commits(lake: Lake, app_id: str) -> dict[int, list[str]]:

@@ -7,7 +7,7 @@ pipelines when it runs (jobs.orchestration.task_runner).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from airflow.sdk import Asset, Param, get_current_context, task
@@ -16,6 +16,9 @@ from jobs.pipeline.graph import Step, select, upstream
 
 # Tasks are transactions (every step is idempotent on its window), so a retry after any failure is safe.
 DEFAULT_ARGS = {"owner": "pulselake", "retries": 2, "retry_delay": timedelta(seconds=30)}
+# What every pulselake DAG shares: the bundled history starts in 2000, no catch-up runs, one run at a time.
+DAG_DEFAULTS = {"start_date": datetime(2000, 1, 1, tzinfo=timezone.utc), "catchup": False, "max_active_runs": 1,
+                "default_args": DEFAULT_ARGS}
 
 PRICE_FILES_PARAM = Param(
     [], type="array", items={"type": "string"}, title="price files",

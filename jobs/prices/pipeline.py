@@ -16,7 +16,7 @@ from jobs.prices.bronze import parse_bar_lines
 from jobs.prices.gold import LOOKBACK_MONTHS, build_daily_features
 from jobs.prices.landing import land_bar_file
 from jobs.prices.silver import build_silver_daily_bars
-from jobs.quality import quarantine_batches, to_quarantine, warning_counts, write_quarantine
+from jobs.quality import quarantine_batches, to_quarantine, warning_counts
 from jobs.resources.incremental import grown_partitions
 from jobs.resources.lake import Lake
 from jobs.window import Window
@@ -54,7 +54,7 @@ def bronze(lake: Lake, window: Window) -> StepReport:
             record_columns=["source", "source_file", "line_number", "line"],
             record_key=F.concat_ws(":", "source_file", F.col("line_number").cast("string")),
         )
-        report.add_quarantine(write_quarantine(lake, quarantine, quarantine_batches(BRONZE_DAILY_BARS, [ingest_date])))
+        report.add_quarantine(lake.replace_quarantine(quarantine, quarantine_batches(BRONZE_DAILY_BARS, [ingest_date])))
         result = lake.overwrite(BRONZE_DAILY_BARS, parsed, where=where, txn=txn)
         report.add_written(result)
         lines.unpersist()
@@ -81,9 +81,12 @@ def months_in_bronze(lake: Lake, start: date | None = None, end: date | None = N
     return sorted(r["m"] for r in rows)
 
 
-def window_months(lake: Lake, window: Window) -> list[str]:
-    """The months of the window that bronze has bars for (every month bronze has, for "latest")."""
-    return months_in_bronze(lake, window.start, window.end)
+def window_months(lake: Lake, window: Window, report: StepReport) -> list[str]:
+    """The months of the window that bronze has bars for (every month bronze has, for "latest"); the report says
+    which, or that there are none to build."""
+    months = months_in_bronze(lake, window.start, window.end)
+    report.notes.append(f"months {months[0]} .. {months[-1]} ({len(months)})" if months else "no months to build")
+    return months
 
 
 def _months_before(month: str, count: int) -> list[str]:
@@ -99,11 +102,9 @@ def _months_before(month: str, count: int) -> list[str]:
 def silver(lake: Lake, window: Window) -> StepReport:
     """Replace exactly the window's months (the month before is read too: a bar's previous close)."""
     report = StepReport("silver daily bars")
-    months = window_months(lake, window)
+    months = window_months(lake, window, report)
     if not months:
-        report.notes.append("no months to build")
         return report
-    report.notes.append(f"months {months[0]} .. {months[-1]} ({len(months)})")
     files = bundled_bar_files()
     wanted = set(months) | set(_months_before(min(months), 1))
     month_of = F.date_format("trade_date", "yyyy-MM")
@@ -116,7 +117,7 @@ def silver(lake: Lake, window: Window) -> StepReport:
         record_columns=[c for c in BRONZE_DAILY_BARS.column_names if c not in ("landed_at",)],
         record_key=F.concat_ws(":", "ticker", F.col("trade_date").cast("string"), "source"),
     )
-    report.add_quarantine(write_quarantine(lake, quarantine, quarantine_batches(SILVER_DAILY_BARS, months)))
+    report.add_quarantine(lake.replace_quarantine(quarantine, quarantine_batches(SILVER_DAILY_BARS, months)))
     report.warnings = {k: v for k, v in warning_counts(built, SILVER_DAILY_BARS).items() if v}
     result = lake.overwrite(SILVER_DAILY_BARS, built, where=[("trade_month", "in", months)])
     report.add_written(result)
@@ -129,9 +130,7 @@ def silver(lake: Lake, window: Window) -> StepReport:
 def gold(lake: Lake, window: Window) -> StepReport:
     """Features for the window's months, from silver of those months and the lookback before them."""
     report = StepReport("gold daily features")
-    months = window_months(lake, window)
-    if not months:
-        report.notes.append("no months to build")
+    if not (months := window_months(lake, window, report)):
         return report
     wanted = sorted(set(months) | set(_months_before(min(months), LOOKBACK_MONTHS)))
     history = lake.read(SILVER_DAILY_BARS, where=[("trade_month", "in", wanted)])

@@ -35,6 +35,18 @@ def _order() -> Column:
     return F.struct(F.col("fetched_at"), *[F.col(c) for c in KAFKA_COLUMNS])
 
 
+def _fetch_history() -> list[Column]:
+    """What posts and comments both keep of their fetches: tombstone flags from the latest, first/last/count."""
+    return [F.coalesce(_latest("_deleted"), F.lit(False)).alias("is_deleted"),
+            F.coalesce(_latest("_removed"), F.lit(False)).alias("is_removed"),
+            F.min("fetched_at").alias("first_fetched_at"), F.max("fetched_at").alias("last_fetched_at"),
+            F.count(F.lit(1)).alias("times_fetched")]
+
+
+def _with_month(grouped: DataFrame) -> DataFrame:
+    return grouped.withColumn("created_month", F.date_format("created_at", "yyyy-MM"))
+
+
 def build_silver_posts(fetches: DataFrame) -> DataFrame:
     """bronze.reddit_posts rows (any number per post) -> one silver.reddit_posts row per post. Pure."""
     obs = fetches.withColumn("_order", _order())
@@ -51,13 +63,9 @@ def build_silver_posts(fetches: DataFrame) -> DataFrame:
         F.min("created_at").alias("created_at"),
         _latest("score").alias("score"), _latest("upvote_ratio").alias("upvote_ratio"),
         _latest("num_comments").alias("num_comments"), _latest("permalink").alias("permalink"),
-        F.coalesce(_latest("_deleted"), F.lit(False)).alias("is_deleted"),
-        F.coalesce(_latest("_removed"), F.lit(False)).alias("is_removed"),
-        F.min("fetched_at").alias("first_fetched_at"), F.max("fetched_at").alias("last_fetched_at"),
-        F.count(F.lit(1)).alias("times_fetched"),
+        *_fetch_history(),
     )
-    grouped = grouped.withColumn("created_month", F.date_format("created_at", "yyyy-MM"))
-    return grouped.select(*SILVER_REDDIT_POSTS.column_names)
+    return _with_month(grouped).select(*SILVER_REDDIT_POSTS.column_names)
 
 
 def build_silver_comments(fetches: DataFrame) -> DataFrame:
@@ -73,10 +81,6 @@ def build_silver_comments(fetches: DataFrame) -> DataFrame:
         _kept("body", body_ok).alias("body"),
         F.min("created_at").alias("created_at"),
         _latest("score").alias("score"), _latest("depth").alias("depth"), _latest("permalink").alias("permalink"),
-        F.coalesce(_latest("_deleted"), F.lit(False)).alias("is_deleted"),
-        F.coalesce(_latest("_removed"), F.lit(False)).alias("is_removed"),
-        F.min("fetched_at").alias("first_fetched_at"), F.max("fetched_at").alias("last_fetched_at"),
-        F.count(F.lit(1)).alias("times_fetched"),
+        *_fetch_history(),
     )
-    grouped = grouped.withColumn("created_month", F.date_format("created_at", "yyyy-MM"))
-    return grouped.select(*SILVER_REDDIT_COMMENTS.column_names)
+    return _with_month(grouped).select(*SILVER_REDDIT_COMMENTS.column_names)

@@ -22,7 +22,7 @@ from rich.console import Console
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
-from jobs.resources.jvm_daemon import JvmDaemon, free_ports, java_binary, read_since, serve_in_foreground
+from jobs.resources.jvm_daemon import JvmDaemon, ready_or_killed, free_ports, java_binary, read_since, serve_in_foreground
 
 __all__ = ["LocalHdfs", "main"]
 
@@ -96,11 +96,7 @@ class LocalHdfs:
             self._format(timeout_s)
         self.namenode.start()
         self.datanode.start()
-        try:
-            self._wait_ready(timeout_s)
-        except BaseException:
-            self.kill()
-            raise
+        ready_or_killed(self._wait_ready, self.kill, timeout_s)
         return self
 
     def stop(self, timeout_s: float = 30) -> None:

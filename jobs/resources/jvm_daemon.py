@@ -152,3 +152,12 @@ def serve_in_foreground(console, name: str, start: Callable[[], object], running
     finally:
         stop()
     console.print(f"{name} stopped")
+
+
+def ready_or_killed(wait_ready: Callable[[float], None], kill: Callable[[], None], timeout_s: float) -> None:
+    """Wait until a service just started is ready; kill it when it is not (never leave a half-started daemon)."""
+    try:
+        wait_ready(timeout_s)
+    except BaseException:
+        kill()
+        raise

@@ -9,10 +9,12 @@ password is ``KAFKA_SASL_PASSWORD`` or else the one it generated into
 
 from __future__ import annotations
 
+import os
 import secrets
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -91,3 +93,21 @@ class KafkaSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_kafka_settings() -> KafkaSettings:
     return KafkaSettings()
+
+
+@contextmanager
+def kafka_environment(values: dict[str, str]) -> Iterator[KafkaSettings]:
+    """`values` (KAFKA_* variables) set in os.environ, where collectors, steps and subprocesses read them, for the
+    block; yields the settings they make. The environment and the cached settings are restored afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    get_kafka_settings.cache_clear()
+    try:
+        yield get_kafka_settings()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_kafka_settings.cache_clear()

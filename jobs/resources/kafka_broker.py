@@ -22,7 +22,7 @@ from rich.console import Console
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
-from jobs.resources.jvm_daemon import JvmDaemon, java_binary, read_since, serve_in_foreground, write_secret
+from jobs.resources.jvm_daemon import JvmDaemon, ready_or_killed, java_binary, read_since, serve_in_foreground, write_secret
 
 __all__ = ["KafkaBroker", "main"]
 
@@ -154,11 +154,7 @@ class KafkaBroker:
         if not (self._log_dir / "meta.properties").exists():
             self._format_storage(timeout_s)
         self._daemon.start()
-        try:
-            self._wait_ready(timeout_s)
-        except BaseException:
-            self.kill()
-            raise
+        ready_or_killed(self._wait_ready, self.kill, timeout_s)
         return self
 
     def stop(self, timeout_s: float = 30) -> None:

@@ -12,6 +12,9 @@ and merge key come from one place. Operations:
   replaceWhere; rows outside the range are refused by Delta).
 * ``merge(spec, df)`` — ``MERGE INTO`` on the spec's merge key, the source winning.
 * ``optimize(spec)`` / ``vacuum(spec)`` — Delta's compaction and removal of unreferenced files.
+* Every write of a table whose spec declares "quarantine" rules applies them first (`jobs.quality.enforce_rules`):
+  only passing rows reach the table; failing ones replace their batches of ``bronze.quarantine``
+  ("<table>__<partition value>") and are counted in ``CommitResult.quarantined``. No writer can skip a rule.
 * ``txn=Txn(app_id, version)`` makes any write idempotent with Delta's own app transactions
   (``txnAppId``/``txnVersion`` for DataFrame writes, the session's
   ``spark.databricks.delta.write.txnAppId``/``txnVersion`` for MERGE): a retried task whose
@@ -37,7 +40,7 @@ import logging
 import random
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pyarrow as pa
@@ -58,8 +61,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from jobs.quality import RuleSplit, enforce_rules, has_quarantine_rules
 from jobs.resources.s3_writer import claim_writer
 from jobs.resources.settings import Settings
+from lake_schema.quarantine import QUARANTINE
 from lake_schema.spec import TableSpec
 
 if TYPE_CHECKING:
@@ -117,6 +122,8 @@ class CommitResult:
     rows: int
     skipped: bool = False
     attempts: int = 1  # more than 1: concurrent commits made it re-plan
+    # reason -> rows this write sent to bronze.quarantine instead of the table (`rows` counts only the table's)
+    quarantined: dict[str, int] = field(default_factory=dict, hash=False)
 
 
 class Lake:
@@ -255,7 +262,12 @@ class Lake:
     def append(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None, token: str | None = None) -> CommitResult:
         """Add rows. `token` names the commit (its userMetadata) so a caller can find it later;
         by default each write gets a fresh one."""
-        return self._retrying(spec, "append", lambda: self._write(spec, df, "append", None, txn, token))
+        split = self._split(spec, df, txn)
+        if split is None:
+            return CommitResult(spec.name, "append", None, 0, skipped=True)
+        self._quarantine(split)
+        result = self._retrying(spec, "append", lambda: self._write(spec, split.passed, "append", None, txn, token))
+        return replace(result, quarantined=split.counts)
 
     def overwrite(
         self, spec: TableSpec, df: DataFrame, where: Sequence[PartitionFilter] | None = None, txn: Txn | None = None
@@ -264,8 +276,13 @@ class Lake:
         Delta refuses rows of `df` outside `where`."""
         self._check_partition_filters(spec, where)
         where_list = list(where) if where else None
-        return self._retrying(spec, "overwrite", lambda: self._write(spec, df, "overwrite", where_list, txn),
-                              replannable=lambda: not self._reads_table(df, spec))
+        split = self._split(spec, df, txn)
+        if split is None:
+            return CommitResult(spec.name, "overwrite", None, 0, skipped=True)
+        self._quarantine(split)
+        result = self._retrying(spec, "overwrite", lambda: self._write(spec, split.passed, "overwrite", where_list, txn),
+                                replannable=lambda: not self._reads_table(df, spec))
+        return replace(result, quarantined=split.counts)
 
     def merge(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
         """Upsert `df` on the spec's merge key; the source wins where keys collide."""
@@ -276,10 +293,12 @@ class Lake:
         self.ensure(spec)
         if self._skip(spec, txn):
             return CommitResult(spec.name, "merge", None, 0, skipped=True)
-        source = self._conform(spec, df)
+        split = self._rules(spec, df)
+        source = self._conform(spec, split.passed)
         duplicated = source.groupBy(*key).count().where("count > 1").limit(1).collect()
         if duplicated:
             raise ValueError(f"merge into {spec.name}: the source repeats key {duplicated[0].asDict()}")
+        self._quarantine(split)
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
         # Naming the touched partitions lets Delta skip the others and lets merges into disjoint
         # partitions commit side by side instead of conflicting.
@@ -287,9 +306,10 @@ class Lake:
         for column in pruned:
             touched = [row[0] for row in source.select(column).distinct().collect()]
             if not touched:
-                return CommitResult(spec.name, "merge", None, 0, skipped=True)
+                return CommitResult(spec.name, "merge", None, 0, skipped=True, quarantined=split.counts)
             condition += " AND " + filters_to_sql([(column, "in", touched)], alias="t")
-        return self._retrying(spec, "merge", lambda: self._merge_once(spec, source, condition, txn))
+        result = self._retrying(spec, "merge", lambda: self._merge_once(spec, source, condition, txn))
+        return replace(result, quarantined=split.counts)
 
     def _merge_once(self, spec: TableSpec, source: DataFrame, condition: str, txn: Txn | None) -> CommitResult:
         if self._skip(spec, txn):
@@ -432,10 +452,51 @@ class Lake:
     def _skip(self, spec: TableSpec, txn: Txn | None) -> bool:
         return txn is not None and (self.txn_version(spec, txn.app_id) or 0) >= txn.version
 
-    def _conform(self, spec: TableSpec, df: DataFrame) -> DataFrame:
+    def _split(self, spec: TableSpec, df: DataFrame, txn: Txn | None) -> RuleSplit | None:
+        """`df` split by `spec`'s quarantine rules, once per write (outside the retry loop); None when `txn`
+        is already in the log, so a skipped write skips the rule work too."""
+        if not self._has_rules(spec):
+            return RuleSplit(df)
+        claim_writer(self.settings)
+        self.ensure(spec)
+        if self._skip(spec, txn):
+            return None
+        return self._rules(spec, df)
+
+    def _rules(self, spec: TableSpec, df: DataFrame) -> RuleSplit:
+        if not self._has_rules(spec):
+            return RuleSplit(df)
+        self._require_columns(spec, df)  # a clear error before a rule names a missing column
+        return enforce_rules(df, spec)
+
+    @staticmethod
+    def _has_rules(spec: TableSpec) -> bool:
+        return spec.name != QUARANTINE.name and has_quarantine_rules(spec)
+
+    def replace_quarantine(self, rejects: DataFrame, batches: list[str]) -> dict[str, int]:
+        """Replace these quarantine batches with `rejects` (so reruns never pile up rejects); the rows now held
+        per reason."""
+        where = [("quarantine_batch", "in", batches)]
+        if not self.overwrite(QUARANTINE, rejects, where=where).rows:
+            return {}
+        counts = self.read(QUARANTINE, where=where).groupBy("reason").count().collect()
+        return {row["reason"]: row["count"] for row in counts}
+
+    def _quarantine(self, split: RuleSplit) -> None:
+        """Replace the rejects' quarantine batches, so a rerun replaces them instead of adding them again.
+        Written before the table's own commit: a crash between the two leaves the table's txn unrecorded,
+        and the rerun does both again. Nothing is written when no row failed (a step may fill batches of the
+        same names with rejects of its own)."""
+        if split.rejects is not None:
+            self.replace_quarantine(split.rejects, list(split.batches))
+
+    def _require_columns(self, spec: TableSpec, df: DataFrame) -> None:
         missing = [name for name in spec.column_names if name not in df.columns]
         if missing:
             raise ValueError(f"cannot write {spec.name}: the data lacks columns {missing}")
+
+    def _conform(self, spec: TableSpec, df: DataFrame) -> DataFrame:
+        self._require_columns(spec, df)
         return df.select([F.col(c.name).cast(spec.spark_type(c.name)).alias(c.name) for c in spec.columns])
 
     def _reads_table(self, df: DataFrame, spec: TableSpec) -> bool:

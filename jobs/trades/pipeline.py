@@ -15,7 +15,7 @@ import asyncio
 from pyspark.sql import functions as F
 
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
-from jobs.quality import quarantine_batches, to_quarantine, write_quarantine
+from jobs.quality import quarantine_batches, to_quarantine
 from jobs.window import Window
 from jobs.resources.incremental import grown_partitions
 from jobs.resources.lake import Lake
@@ -77,7 +77,7 @@ def silver_trades(lake: Lake, window: Window) -> StepReport:
         quarantine = to_quarantine(rejected, target=SILVER_TRADES, batch=F.col("trade_date"),
                                    record_columns=[c for c in BRONZE_TRADES.column_names],
                                    record_key=F.col("record_id"))
-        report.add_quarantine(write_quarantine(lake, quarantine, batches))
+        report.add_quarantine(lake.replace_quarantine(quarantine, batches))
         report.add_written(lake.overwrite(SILVER_TRADES, silver, where=where, txn=txn))
         report.add_written(rebuild_bars_day(lake, day))
         report.add_written(rebuild_trade_daily_day(lake, day))
