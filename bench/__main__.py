@@ -16,7 +16,7 @@ from rich.console import Console
 RESULTS = Path(__file__).parent / "results"
 README = Path(__file__).parent.parent / "README.md"
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
-SCENARIOS = ["lake_io", "batch", "incremental", "stream", "models", "sentiment"]
+SCENARIOS = ["lake_io", "batch", "incremental", "stream", "models", "intraday", "sentiment"]
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)
 
@@ -34,7 +34,8 @@ def main(
     workdir: Optional[Path] = typer.Option(None, help="scratch folder (default: a temporary one)"),
     readme: bool = typer.Option(True, help="after a full run, quote the table in README.md"),
 ) -> None:
-    """Run benchmarks on this machine and record the numbers with the machine they came from."""
+    """Run benchmarks on this machine and record the numbers with the machine they came from (bench/results/latest.*
+    for a full run, bench/results/<scenarios>.* for a subset)."""
     from bench.machine import describe
     from jobs.resources.spark import get_spark
     from jobs.resources.settings import Settings
@@ -59,9 +60,11 @@ def main(
             console.print(f"  {name} took {time.perf_counter() - started:.0f} s")
     report = {"measured_at": datetime.now(timezone.utc).isoformat(), "machine": describe(), "results": results}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / "latest.md").write_text(to_markdown(report))
-    console.print(f"wrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.md'}")
+    # A full run is the table the README quotes (latest.*); a subset keeps its own file and leaves that alone.
+    stem = "latest" if set(chosen) == set(SCENARIOS) else "_".join(chosen)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / f"{stem}.md").write_text(to_markdown(report))
+    console.print(f"wrote {RESULTS / (stem + '.json')} and {RESULTS / (stem + '.md')}")
     if readme and set(chosen) == set(SCENARIOS):
         quote_in_readme(README, to_markdown(report))
         console.print(f"updated the results table in {README}")

@@ -64,3 +64,53 @@ PREDICTIONS = TableSpec(
     merge_key=("ticker", "as_of_date", "model_version"),
     rules=(Rule("prob_in_unit_interval", "prob_up BETWEEN 0 AND 1", "a probability"),),
 )
+
+LIVE_PREDICTIONS = TableSpec(
+    name="gold.live_predictions",
+    description="The freshness stream's intraday predictions: per symbol, the return over the next N minutes, "
+    "from the 1-minute bars closed when it was made; flagged when the model has not beaten the random walk.",
+    columns=(
+        Column("symbol", "string", False),
+        Column("predicted_at", "timestamp", False, "the window's last bar closed then: nothing later went in"),
+        Column("target_at", "timestamp", False, "predicted_at + horizon: the time whose price is predicted"),
+        Column("horizon_minutes", "int", False),
+        Column("last_close", "double", False, "close of the window's last bar: the price the return applies to"),
+        Column("predicted_return", "double", False, "predicted return from last_close to the price at target_at"),
+        Column("prob_up", "double", False, "probability that the return is positive"),
+        Column("model_version", "string", False, "gold.model_runs.version of the intraday model"),
+        Column("flagged", "boolean", False, "true when the model has NOT beaten the random walk out of sample"),
+        Column("flag_reason", "string", True),
+        Column("scored_at", "timestamp", False, "wall-clock time the stream scored it"),
+        Column("trade_date", "date", False),
+    ),
+    partition_by=("trade_date",),
+    merge_key=("symbol", "predicted_at", "model_version"),
+    rules=(
+        Rule("live_prob_in_unit_interval", "prob_up BETWEEN 0 AND 1", "a probability"),
+        Rule("target_after_prediction", "target_at > predicted_at", "a prediction is about a later time"),
+    ),
+)
+
+LIVE_SCORECARD = TableSpec(
+    name="gold.live_scorecard",
+    description="The live predictions judged as their outcomes arrive: over each scope's most recent resolved "
+    "predictions, the model's error, hit rate and IC beside the random walk's error, per symbol and overall ('*').",
+    columns=(
+        Column("scope", "string", False, "a symbol, or '*' for every symbol's window pooled"),
+        Column("model_version", "string", False),
+        Column("horizon_minutes", "int", False),
+        Column("resolved", "long", False, "predictions in the window whose realised price has arrived"),
+        Column("pending", "long", False, "predictions still waiting for their target time's price"),
+        Column("rmse", "double", False, "root mean squared error of the predicted return"),
+        Column("random_walk_rmse", "double", False, "the same for a zero-return forecast on the same predictions"),
+        Column("mae", "double", False),
+        Column("hit_rate", "double", True, "share of called directions that were right (zero forecasts and moves skipped)"),
+        Column("hit_n", "long", False, "predictions the hit rate counts"),
+        Column("ic", "double", True, "Pearson correlation of predicted and realised returns; NULL under 3 rows or no spread"),
+        Column("beats_random_walk", "boolean", False, "rmse < random_walk_rmse"),
+        Column("first_predicted_at", "timestamp", False),
+        Column("last_predicted_at", "timestamp", False),
+        Column("updated_at", "timestamp", False),
+    ),
+    merge_key=("scope", "model_version"),
+)

@@ -75,9 +75,9 @@ def nightly(start: Optional[str] = _START, end: Optional[str] = _END, lake_root:
 
     Spark, TensorFlow and worker output goes to a log file in <lake>/_logs/ (./logs/ for a remote lake), whose path
     is printed last."""
-    from jobs.pipeline.graph import STEPS
+    from jobs.pipeline.graph import NIGHTLY
 
-    _run_steps(STEPS, start, end, lake_root, verbose, price_file, "nightly")
+    _run_steps(NIGHTLY, start, end, lake_root, verbose, price_file, "nightly")
 
 
 @app.command()
@@ -102,11 +102,12 @@ def graph(mermaid: bool = typer.Option(False, help="print a Mermaid flowchart (s
     if mermaid:
         print(as_mermaid())
         return
-    out = Table(title="pulselake pipeline (run in this order by `pulselake nightly`)")
+    out = Table(title="pulselake pipeline (run in this order by `pulselake nightly`; stream steps by `pulselake stream`)")
     for column in ("step", "window", "reads", "writes", "after"):
         out.add_column(column, overflow="fold")
     for item in STEPS:
-        out.add_row(item.name + (" (collector)" if item.collector else ""), "range" if item.windowed else "latest",
+        out.add_row(item.name + (" (collector)" if item.collector else "") + (" (stream)" if item.live else ""),
+                    "range" if item.windowed else "latest",
                     "\n".join(item.reads) or "-", "\n".join(item.writes),
                     ", ".join(s.name for s in upstream(item)) or "-")
     Console().print(out)

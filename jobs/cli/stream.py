@@ -38,6 +38,9 @@ def stream(
                                               "arrive and still update its 1-minute bar"),
     max_records_per_trigger: Optional[int] = typer.Option(None, min=1, help="cap on Kafka records per micro-batch"),
     available_now: bool = typer.Option(False, "--available-now", help="take every record in the topic so far, then stop"),
+    score: bool = typer.Option(True, "--score/--no-score",
+                               help="after each batch, predict the symbols whose bars moved with the newest intraday "
+                                    "model (gold.live_predictions) and update gold.live_scorecard"),
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
     """Start the stream (runs until Ctrl-C/SIGTERM, or with --available-now until caught up).
@@ -53,7 +56,8 @@ def stream(
     if interval.total_seconds() <= 0:
         raise typer.BadParameter("--trigger-interval must be positive")
     config = StreamConfig(trigger_seconds=interval.total_seconds(), available_now=available_now,
-                          max_offsets_per_trigger=max_records_per_trigger, watermark=_duration(watermark, "--watermark"))
+                          max_offsets_per_trigger=max_records_per_trigger, watermark=_duration(watermark, "--watermark"),
+                          score=score)
     _run(config, lake_root)
 
 
@@ -75,7 +79,8 @@ def _run(config, lake_root: Optional[str]) -> None:
         _fail(str(exc))
         return
     mode = "until caught up" if config.available_now else f"every {config.trigger_seconds:g} s"
-    console.print(f"streaming Kafka finnhub.trades -> bronze/silver trades, bars_1m ({mode}); "
+    console.print(f"streaming Kafka finnhub.trades -> bronze/silver trades, bars_1m"
+                  f"{', live predictions' if config.score else ''} ({mode}); "
                   f"checkpoint {stream.checkpoint}; Ctrl-C or SIGTERM stops")
     stopping = threading.Event()
 

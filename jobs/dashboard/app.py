@@ -1,9 +1,10 @@
 """pulselake dashboard (Streamlit): `make dashboard`, or
 `streamlit run jobs/dashboard/app.py` with PULSELAKE_LAKE_ROOT pointing at a lake.
 
-Per ticker: price with the model's predicted next-day move and its flag, sentiment against
-price (overall and per subreddit); for the lake: the model leaderboard against the baselines
-and the freshness of the trade stream. Reads small gold tables with delta-rs (Lake.read_small),
+Live (refreshing by itself every PULSELAKE_DASHBOARD_LIVE_S seconds, default 5): per symbol the live price,
+the intraday model's newest prediction with its flag, and its scorecard against the random walk. Per ticker:
+price with the model's predicted next-day move and its flag, sentiment against price (overall and per
+subreddit); for the lake: the model leaderboard against the baselines and the freshness of the trade stream. Reads small gold tables with delta-rs (Lake.read_small),
 cached for PULSELAKE_DASHBOARD_TTL seconds (default 60), so a page view never starts Spark.
 """
 
@@ -24,6 +25,7 @@ from lake_schema.models import MODEL_RUNS, PREDICTIONS
 from lake_schema.prices import GOLD_DAILY_FEATURES
 
 TTL = int(os.environ.get("PULSELAKE_DASHBOARD_TTL", "60"))
+LIVE_S = float(os.environ.get("PULSELAKE_DASHBOARD_LIVE_S", "5"))
 PRICE_DAYS = 120  # trading days of price history shown, ending at the prediction's target day
 
 
@@ -46,6 +48,7 @@ def main() -> None:
     st.title("pulselake")
     st.caption(f"lake: `{root}` · data cached for {TTL} s")
 
+    live_panel(root)
     freshness_panel(views.freshness(cached("newest_trade", root)))
     kafka_panel(root)
     tickers = cached("tickers", root)
@@ -60,6 +63,47 @@ def main() -> None:
     price_panel(ticker, prices, cached("predictions", root, ticker), lake)
     sentiment_panel(ticker, prices, cached("sentiment", root, ticker), cached("sentiment", root, ticker, True), lake)
     leaderboard_panel(cached("model_runs", root), lake)
+
+
+@st.fragment(run_every=LIVE_S)
+def live_panel(root: str) -> None:
+    """Re-run on its own every LIVE_S seconds (only this panel), reading the live tables afresh each time."""
+    st.subheader("Live: the next minutes, predicted")
+    board, overall = data.live_board(lake_for(root))
+    if board.empty:
+        st.info("No live predictions yet: `pulselake stream` scores the symbols whose bars move, once an intraday "
+                "model is registered (the nightly's models.intraday_train step).")
+        return
+    if not overall.empty:
+        card = overall.iloc[0]
+        verdict = "beats" if card.beats_random_walk else "does NOT beat"
+        (st.success if card.beats_random_walk else st.error)(
+            f"Live scorecard, all symbols: RMSE {card.rmse:.6f} vs the random walk's {card.random_walk_rmse:.6f} over "
+            f"the {card.resolved} newest resolved predictions — the model {verdict} it"
+            + ("" if pd.isna(card.hit_rate) else f"; hit rate {card.hit_rate:.0%}")
+            + ("" if pd.isna(card.ic) else f"; IC {card.ic:+.3f}") + f" ({card.pending} waiting for their outcome).")
+    if board.flagged.any():
+        st.warning("FLAGGED predictions come from a model that did NOT beat the random walk out of sample.")
+    shown = pd.DataFrame({
+        "symbol": board.symbol,
+        "live price": board.price.map(lambda p: "-" if pd.isna(p) else f"{p:.2f}"),
+        "price at": board.price_at.map(_clock),
+        "predicted at": board.predicted_at.map(_clock),
+        "for": board.target_at.map(_clock),
+        "predicted move": board.predicted_return.map(lambda r: f"{r:+.3%}"),
+        "P(up)": board.prob_up.map(lambda p: f"{p:.0%}"),
+        "flag": board.flagged.map(lambda f: "FLAGGED" if f else "ok"),
+        "RMSE vs random walk": [("-" if pd.isna(a) else f"{a:.6f} / {b:.6f}") for a, b in zip(board.rmse, board.random_walk_rmse)],
+        "hit rate": board.hit_rate.map(lambda h: "-" if pd.isna(h) else f"{h:.0%}"),
+        "resolved": board.resolved.map(lambda n: 0 if pd.isna(n) else int(n)),
+    })
+    st.table(shown.set_index("symbol"))  # a plain HTML table: a few rows, readable by screen readers and tests
+    st.caption(f"Newest prediction made {_clock(board.predicted_at.max())} (exchange time, UTC); "
+               f"model `{board.model_version.iloc[0]}`; refreshed every {LIVE_S:g} s.")
+
+
+def _clock(value) -> str:
+    return "-" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
 def freshness_panel(fresh: views.Freshness) -> None:
@@ -159,25 +203,30 @@ def sentiment_panel(ticker: str, prices: pd.DataFrame, daily: pd.DataFrame, by_s
 
 
 def leaderboard_panel(runs: pd.DataFrame, lake: Lake) -> None:
+    """One leaderboard per model name (the daily LSTM, the intraday one), newest run of each, newest name first."""
     st.header("Model leaderboard: the LSTM against the baselines")
-    board = views.latest_leaderboard(runs)
-    if board.empty:
+    if runs.empty:
         st.info(empty_message(lake, MODEL_RUNS))
         return
-    newest = runs.sort_values("created_at").iloc[-1]
-    verdict = "beat" if newest.beat_random_walk else "did NOT beat"
-    (st.success if newest.beat_random_walk else st.error)(
-        f"Newest run `{newest.version}` {verdict} the random walk out of sample: RMSE {newest.rmse:.5f} vs "
-        f"{newest.random_walk_rmse:.5f} over {newest.n_eval_rows:,} rows ({newest.eval_start} .. {newest.eval_end}).")
-    chart = alt.Chart(board.assign(vs_walk=board.rmse_vs_random_walk * 100)).mark_bar().encode(
-        x=alt.X("vs_walk:Q", title="out-of-sample RMSE vs the random walk, % (below 0 = better)"),
-        y=alt.Y("model:N", sort="x", title=None),
-        color=alt.condition("datum.is_model", alt.value("#1f77b4"), alt.value("#9e9e9e")),
-        tooltip=["model", alt.Tooltip("rmse:Q", format=".5f"), alt.Tooltip("vs_walk:Q", format="+.2f"),
-                 alt.Tooltip("ic:Q", format=".4f"), "n:Q"])
-    st.altair_chart(chart.properties(height=40 * len(board) + 40), use_container_width=True)
-    st.dataframe(board[["model", "rmse", "rmse_ci_low", "rmse_ci_high", "rmse_vs_random_walk", "mae", "directional_accuracy", "ic",
-                        "ic_ci_low", "ic_ci_high", "n", "beats_random_walk"]], hide_index=True, use_container_width=True)
-
+    names = runs.sort_values("created_at", ascending=False).model_name.drop_duplicates()
+    for name in names:
+        board = views.latest_leaderboard(runs, name)
+        of_name = runs[runs.model_name == name]
+        newest = of_name.sort_values("created_at").iloc[-1]
+        verdict = "beat" if newest.beat_random_walk else "did NOT beat"
+        st.subheader(name)
+        (st.success if newest.beat_random_walk else st.error)(
+            f"Newest run `{newest.version}` {verdict} the random walk out of sample: RMSE {newest.rmse:.6f} vs "
+            f"{newest.random_walk_rmse:.6f} over {newest.n_eval_rows:,} rows ({newest.eval_start} .. {newest.eval_end}).")
+        chart = alt.Chart(board.assign(vs_walk=board.rmse_vs_random_walk * 100)).mark_bar().encode(
+            x=alt.X("vs_walk:Q", title="out-of-sample RMSE vs the random walk, % (below 0 = better)"),
+            y=alt.Y("model:N", sort="x", title=None),
+            color=alt.condition("datum.is_model", alt.value("#1f77b4"), alt.value("#9e9e9e")),
+            tooltip=["model", alt.Tooltip("rmse:Q", format=".6f"), alt.Tooltip("vs_walk:Q", format="+.2f"),
+                     alt.Tooltip("ic:Q", format=".4f"), "n:Q"])
+        st.altair_chart(chart.properties(height=40 * len(board) + 40), use_container_width=True)
+        st.dataframe(board[["model", "rmse", "rmse_ci_low", "rmse_ci_high", "rmse_vs_random_walk", "mae",
+                            "directional_accuracy", "ic", "ic_ci_low", "ic_ci_high", "n", "beats_random_walk"]],
+                     hide_index=True, use_container_width=True)
 
 main()

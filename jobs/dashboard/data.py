@@ -9,9 +9,9 @@ from deltalake import DeltaTable
 
 from jobs.resources.lake import Lake
 from lake_schema.gold_sentiment import SENTIMENT_DAILY, SENTIMENT_DAILY_SUBREDDIT
-from lake_schema.models import MODEL_RUNS, PREDICTIONS
+from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD, MODEL_RUNS, PREDICTIONS
 from lake_schema.prices import GOLD_DAILY_FEATURES
-from lake_schema.trades import SILVER_TRADES
+from lake_schema.trades import BARS_1M, SILVER_TRADES
 
 
 def tickers(lake: Lake) -> list[str]:
@@ -70,3 +70,28 @@ def kafka_lag(lake: Lake) -> pd.DataFrame:
 
     lags = topic_lags(lake, get_kafka_settings(), all_sinks(), timeout_s=3.0)
     return pd.DataFrame([vars(lag) for lag in lags], columns=["topic", "table", "retained", "waiting", "newest_age_s"])
+
+
+LIVE_COLUMNS = ["symbol", "price", "price_at", "predicted_at", "target_at", "predicted_return", "prob_up", "flagged",
+                "flag_reason", "model_version", "resolved", "pending", "rmse", "random_walk_rmse", "hit_rate", "ic",
+                "beats_random_walk"]
+
+
+def live_board(lake: Lake) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per symbol of the newest day of live predictions: the live price (its newest 1-minute bar's close), the
+    newest prediction and that model's scorecard row; the scorecard's '*' rows). Empty frames before the stream
+    has scored anything."""
+    card = lake.read_small(LIVE_SCORECARD)
+    made = lake.read_small(LIVE_PREDICTIONS, columns=["trade_date"])
+    if made.empty:
+        return pd.DataFrame(columns=LIVE_COLUMNS), card.iloc[0:0]
+    day = made.trade_date.max()
+    newest = (lake.read_small(LIVE_PREDICTIONS, where=[("trade_date", "=", day)])
+              .sort_values("predicted_at").groupby("symbol").tail(1))
+    bars = lake.read_small(BARS_1M, where=[("trade_date", "=", day)], columns=["symbol", "minute_start", "close"])
+    price = (bars.sort_values("minute_start").groupby("symbol").tail(1)
+             .rename(columns={"close": "price", "minute_start": "price_at"}))
+    board = (newest.merge(price, on="symbol", how="left")
+             .merge(card.rename(columns={"scope": "symbol"}), on=["symbol", "model_version"], how="left"))
+    overall = card[card.scope == "*"].sort_values("updated_at", ascending=False)
+    return board[LIVE_COLUMNS].sort_values("symbol", ignore_index=True), overall.reset_index(drop=True)

@@ -53,6 +53,11 @@ class WalkForward(BaseModel):
     max_folds: int | None = Field(None, ge=1, description="keep only the last N folds (bounds nightly time)")
 
 
+def fingerprint(config: BaseModel) -> str:
+    """Short hash of everything that changes results: equal hashes, comparable runs."""
+    return hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:10]
+
+
 class ExperimentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -75,12 +80,40 @@ class ExperimentConfig(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        """Short hash of everything that changes results: equal hashes, comparable runs."""
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:10]
+        return fingerprint(self)
+
+
+class IntradayConfig(BaseModel):
+    """The intraday model: the return over the next `horizon_minutes` from the last `window` 1-minute bars of the
+    same trading day (silver.bars_1m), plus the previous day's sentiment where it exists. Walk-forward folds are
+    trading days, as for the daily model; `walk_forward.min_train_days` counts days of bars."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    seed: int = Field(7, ge=0, lt=2**32)
+    window: int = Field(30, ge=2, description="1-minute bars in one input window, all of one trading day")
+    horizon_minutes: int = Field(5, ge=1, le=390, description="predict the return over the next N minutes")
+    symbols: list[str] | None = Field(None, description="symbols to train on; None = every symbol with bars")
+    use_sentiment: bool = Field(True, description="add the previous day's sentiment where gold.sentiment_daily has it")
+    network: Network = Field(default_factory=Network)
+    walk_forward: WalkForward = Field(default_factory=WalkForward)
+    ridge_alpha: float = Field(1.0, ge=0, allow_inf_nan=False, description="L2 penalty of the linear baseline")
+
+    def fingerprint(self) -> str:
+        return fingerprint(self)
 
 
 def load_config(name_or_path: str | Path) -> ExperimentConfig:
     """Load `configs/<name>.toml` or any TOML path."""
+    return ExperimentConfig.model_validate(_read_toml(name_or_path))
+
+
+def load_intraday_config(name_or_path: str | Path) -> IntradayConfig:
+    """Load `configs/<name>.toml` (default name: intraday) or any TOML path as an intraday config."""
+    return IntradayConfig.model_validate(_read_toml(name_or_path))
+
+
+def _read_toml(name_or_path: str | Path) -> dict:
     path = Path(name_or_path)
     if not path.suffix:
         path = CONFIG_DIR / f"{name_or_path}.toml"
@@ -92,4 +125,4 @@ def load_config(name_or_path: str | Path) -> ExperimentConfig:
             data = tomllib.load(handle)
         except RecursionError:  # arrays nested past Python's limit: tomllib has no depth check of its own
             raise ValueError(f"{path} nests arrays or tables too deeply to be an experiment config") from None
-    return ExperimentConfig.model_validate(data)
+    return data

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import date, datetime, timezone
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -20,8 +20,7 @@ from pyspark.sql import functions as F
 from jobs.models import registry
 from jobs.models.config import ExperimentConfig, load_config
 from jobs.models.features import Samples, add_sentiment, build_samples, select_universe
-from jobs.models.lstm import LstmPredictor
-from jobs.models.walkforward import MODEL, walk_forward
+from jobs.models.training import fit_and_register, retrain_not_due
 from jobs.resources.lake import Lake, Txn
 from jobs.steps import StepReport, timed
 from jobs.window import Window
@@ -69,10 +68,6 @@ def load_samples(lake: Lake, config: ExperimentConfig, with_sentiment: bool | No
     return frame, build_samples(frame, config, with_sentiment)
 
 
-def _trading_days_since(frame: pd.DataFrame, day) -> int:
-    return int((frame["trade_date"].drop_duplicates() > pd.Timestamp(day)).sum())
-
-
 @timed
 def train_and_evaluate(lake: Lake, window: Window, config: ExperimentConfig | None = None, force: bool = False) -> StepReport:
     """Walk-forward evaluate the config against every baseline on the days to the window's end, fit the final
@@ -85,51 +80,10 @@ def train_and_evaluate(lake: Lake, window: Window, config: ExperimentConfig | No
         report.notes.append("no complete feature windows: nothing to train on")
         return report
     data_end = frame["trade_date"].max().date()
-    fingerprint = config.fingerprint()
-    previous = [r for r in registry.runs(lake, config.name) if r["config_fingerprint"] == fingerprint]
-    if previous and not force:
-        waited = _trading_days_since(frame, previous[0]["data_end"])
-        if waited < config.walk_forward.retrain_every:
-            report.skipped.append(
-                f"{config.name}: last trained on data to {previous[0]['data_end']}, {waited} new trading day(s) "
-                f"< retrain_every={config.walk_forward.retrain_every}"
-            )
-            return report
-    result = walk_forward(samples, config)
-    labelled = samples.take(samples.labelled)
-    final = LstmPredictor(config.network, config.window, samples.feature_names, config.seed).fit(labelled)
-    now = datetime.now(timezone.utc)  # the model's creation time: an audit fact, and part of its version
-    version = registry.new_version(config.name, fingerprint, now)
-    uri = registry.save_model(lake, final, config.name, version)
-    lstm, rw = result.metrics[MODEL], result.metrics["random_walk"]
-    registered = registry.register(lake, {
-        "version": version, "model_name": config.name, "config_fingerprint": fingerprint,
-        "model_kind": config.network.kind, "model_uri": uri, "created_at": now,
-        "code_version": registry.code_version(),
-        "train_start": pd.Timestamp(labelled.date.min()).date(), "train_end": pd.Timestamp(labelled.date.max()).date(),
-        "data_end": data_end,
-        "eval_start": pd.Timestamp(result.folds[0].test_start).date(), "eval_end": pd.Timestamp(result.folds[-1].test_end).date(),
-        "folds": len(result.folds), "n_tickers": int(len(set(labelled.ticker))), "n_train_samples": len(labelled),
-        "hyperparameters": json.dumps(config.model_dump(mode="json") | {"feature_names": list(samples.feature_names)}, sort_keys=True),
-        "rmse": lstm["rmse"]["value"], "mae": lstm["mae"]["value"],
-        "directional_accuracy": lstm["directional_accuracy"]["value"],
-        "ic": lstm["ic"]["value"], "ic_ci_low": lstm["ic"]["ci_low"], "ic_ci_high": lstm["ic"]["ci_high"],
-        "rank_ic": lstm["rank_ic"]["value"], "n_eval_rows": lstm["rmse"]["n"], "n_eval_days": lstm["rmse"]["days"],
-        "random_walk_rmse": rw["rmse"]["value"], "beat_random_walk": result.beat_random_walk(),
-        "metrics_json": registry.metrics_json(result.metrics, result.folds),
-        "seconds": round(time.perf_counter() - started, 2),
-    })
-    report.add_written(registered)
-    ic = lstm["ic"]
-    report.notes.append(
-        f"{version}: {len(result.folds)} folds, {lstm['rmse']['n']:,} out-of-sample rows; RMSE {lstm['rmse']['value']:.5f} "
-        f"vs random walk {rw['rmse']['value']:.5f} ({'beats' if result.beat_random_walk() else 'does NOT beat'} it); "
-        + _describe_ic(ic)
-    )
-    report.notes.append("baselines RMSE / IC: " + ", ".join(
-        f"{name} {m['rmse']['value']:.5f} / " + ("n/a" if m["ic"]["value"] is None else f"{m['ic']['value']:.4f}")
-        for name, m in result.metrics.items() if name != MODEL
-    ))
+    if not force and (reason := retrain_not_due(lake, config, frame["trade_date"], data_end)):
+        report.skipped.append(reason)
+        return report
+    fit_and_register(lake, config, samples, data_end, started, report)
     return report
 
 
@@ -186,11 +140,3 @@ def score(lake: Lake, window: Window, model_name: str | None = None) -> StepRepo
     if choice.flagged:
         report.warnings["predictions_flagged_no_model_beat_random_walk"] = len(rows)
     return report
-
-
-def _describe_ic(ic: dict) -> str:
-    """IC with its interval; a single day of IC has no interval, so none is printed."""
-    if ic["value"] is None:
-        return "IC n/a"
-    interval = f" [{ic['ci_low']:.4f}, {ic['ci_high']:.4f}]" if ic["ci_low"] is not None and ic["ci_high"] is not None else " (no interval)"
-    return f"IC {ic['value']:.4f}{interval} over {ic['days']} days"

@@ -1,8 +1,8 @@
 """The pipeline, declared once: every step with what it reads and writes, and whether it takes a window.
 
-`pulselake nightly` runs these steps in order, `pulselake step NAME` runs one, the Airflow DAGs are built
-from them (jobs/orchestration/flows.py) and `spark-submit jobs/backfill.py` runs the price steps;
-`pulselake graph` prints it. Order between steps comes from the data: a step runs after every earlier
+`pulselake nightly` runs these steps in order (all but the live ones), `pulselake step NAME` runs one, the
+Airflow DAGs are built from them (jobs/orchestration/flows.py), `spark-submit jobs/backfill.py` runs the price
+steps and the freshness stream runs the live step after every micro-batch; `pulselake graph` prints it. Order between steps comes from the data: a step runs after every earlier
 step that writes a table (or Kafka topic) it reads.
 
 Functions are named by dotted path and imported only when a step runs, so reading the graph (an Airflow
@@ -28,6 +28,7 @@ class Step:
     windowed: bool  # True: rebuilds exactly the window's dates; False: takes what is new ("latest") whatever the window
     description: str
     collector: bool = False  # fetches from a source (the embedded replay servers) into Kafka: `pulselake nightly` only
+    live: bool = False  # the freshness stream runs it after every micro-batch (`pulselake stream`); the nightly does not
     options: tuple[str, ...] = ()  # keyword options the function accepts (e.g. price_files)
 
     @property
@@ -97,13 +98,21 @@ STEPS: tuple[Step, ...] = (
           "silver.daily_bars", "silver.bars_1m"),
          ("gold.sentiment_daily", "gold.sentiment_daily_subreddit", "gold.post_price_windows", "gold.sentiment_lead_lag"),
          True, "daily sentiment, post price windows for the window's months; lead-lag over all days"),
+    Step("models.intraday_train", "jobs.models.intraday_pipeline:train_intraday",
+         ("silver.bars_1m", "gold.sentiment_daily"), ("gold.model_runs",), True,
+         "walk-forward train + evaluate the intraday model on 1-minute bars to the window's end, register"),
     Step("models.train", "jobs.models.pipeline:train_and_evaluate", ("gold.daily_features", "gold.sentiment_daily"),
          ("gold.model_runs",), True, "walk-forward train + evaluate on data to the window's end, register"),
     Step("models.score", "jobs.models.pipeline:score", ("gold.model_runs", "gold.daily_features", "gold.sentiment_daily"),
          ("gold.predictions",), True, "predict the day after the window's last trading day"),
+    Step("models.live", "jobs.models.live:score_live", ("silver.bars_1m", "gold.model_runs", "gold.sentiment_daily"),
+         ("gold.live_predictions", "gold.live_scorecard"), False,
+         "predict the next minutes for symbols whose bars moved (newest intraday model); judge arrived outcomes",
+         live=True),
 )
 
 BY_NAME: dict[str, Step] = {step.name: step for step in STEPS}
+NIGHTLY: tuple[Step, ...] = tuple(s for s in STEPS if not s.live)  # what `pulselake nightly` and the Airflow DAGs run
 
 
 def step(name: str) -> Step:
@@ -124,9 +133,10 @@ def upstream(target: Step, steps: Iterable[Step] = STEPS) -> list[Step]:
 
 
 def select(names: Iterable[str] | None = None, groups: Iterable[str] | None = None, collectors: bool = True,
-           reading_topics: bool = False) -> list[Step]:
-    """Steps in declared order, narrowed by name, group, collector-ness, or "reads a Kafka topic"."""
-    chosen = list(STEPS)
+           reading_topics: bool = False, live: bool = False) -> list[Step]:
+    """Steps in declared order, narrowed by name, group, collector-ness, or "reads a Kafka topic"; the stream's
+    live steps only when `live` (or named)."""
+    chosen = list(STEPS) if live or names is not None else list(NIGHTLY)
     if names is not None:
         wanted = list(names)
         for name in wanted:
@@ -145,7 +155,7 @@ def mermaid() -> str:
     """The graph as a Mermaid flowchart: one node per step (collectors as rounded ones, windowed steps marked),
     an arrow from each step to every step that reads what it writes."""
     def node(item: Step) -> str:
-        label = item.name + (" ⟨window⟩" if item.windowed else "")
+        label = item.name + (" ⟨window⟩" if item.windowed else "") + (" ⟨stream⟩" if item.live else "")
         return f'{item.task_id}("{label}")' if item.collector else f'{item.task_id}["{label}"]'
 
     lines = ["flowchart LR"]

@@ -13,14 +13,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobs.pipeline.graph import STEPS, Step
+from jobs.pipeline.graph import NIGHTLY, Step
 from jobs.resources.lake import Lake
 from jobs.steps import StepReport
 from jobs.window import Window
 from lake_schema import TABLES
 
 
-def run_steps(lake: Lake, window: Window, steps: Iterable[Step] = STEPS, console: Console | None = None,
+def run_steps(lake: Lake, window: Window, steps: Iterable[Step] = NIGHTLY, console: Console | None = None,
               **options) -> list[StepReport]:
     """Run `steps` in order for `window`; each report as it finishes. A failing step stops the run (its
     transaction left nothing half-written; a rerun picks up where it failed)."""

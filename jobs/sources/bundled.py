@@ -122,6 +122,8 @@ def bar_files_from(specs: Sequence[str | BarFile] | None) -> list[BarFile] | Non
     return files
 
 
-# What the nightly's embedded sources replay: one bundled trading day of these symbols, beside the Reddit corpus' end.
+# What the nightly's embedded sources replay: the last bundled trading days of these symbols, beside the Reddit
+# corpus' end. Eight days: enough for the intraday model's walk-forward (five days to train on, then folds).
 REPLAY_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "JPM")
 REPLAY_DAY = date(2010, 8, 20)  # the last bundled trading day
+REPLAY_DAYS = 8

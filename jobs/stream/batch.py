@@ -96,7 +96,9 @@ def _high_water_before(lake: Lake, txn: Txn) -> datetime | None:
 
 
 def trades_batch(lake: Lake, records: DataFrame, txn: Txn, batch_id: int,
-                 watermark: timedelta = DEFAULT_WATERMARK) -> BatchReport:
+                 watermark: timedelta = DEFAULT_WATERMARK, score: bool = False) -> BatchReport:
+    """One batch of records -> bronze, quarantine, silver, bars; with `score`, then live predictions for the
+    symbols whose bars moved and the scorecard (jobs.models.live), under the same app transaction."""
     started, report = time.perf_counter(), BatchReport(step=f"trades batch {batch_id}", batch_id=batch_id)
     records = records.cache()
     try:
@@ -110,18 +112,21 @@ def trades_batch(lake: Lake, records: DataFrame, txn: Txn, batch_id: int,
         report.resumed = result.skipped
         _record(report, result)
         lap = report.lap("bronze", lap)
-        _downstream(lake, bronze, rejected, txn, watermark, report)
+        moved = _downstream(lake, bronze, rejected, txn, watermark, report)
         bronze.unpersist()
+        if score and moved:
+            _score(lake, moved, txn, report)
     finally:
         records.unpersist()
         report.seconds = round(time.perf_counter() - started, 2)
     return report
 
 
-def trades_sink(watermark: timedelta = DEFAULT_WATERMARK) -> TopicSink:
-    """finnhub.trades -> bronze.trades (and on to silver and bars in the same batch)."""
+def trades_sink(watermark: timedelta = DEFAULT_WATERMARK, score: bool = False) -> TopicSink:
+    """finnhub.trades -> bronze.trades (and on to silver and bars in the same batch; with `score`, live
+    predictions and the scorecard too: the freshness stream's, not the nightly's)."""
     return TopicSink(FINNHUB_TRADES, BRONZE_TRADES,
-                     lambda lake, records, txn, batch_id: trades_batch(lake, records, txn, batch_id, watermark),
+                     lambda lake, records, txn, batch_id: trades_batch(lake, records, txn, batch_id, watermark, score),
                      parse_trade_records)
 
 
@@ -134,12 +139,13 @@ def take_trades(lake: Lake, window: Window | None = None, wait_s: float = 600) -
 
 
 def _downstream(lake: Lake, bronze: DataFrame, bad_records: DataFrame, txn: Txn, watermark: timedelta,
-                report: BatchReport) -> None:
+                report: BatchReport) -> tuple[list[str], list[date]] | None:
+    """Quarantine, silver and bars; (the symbols whose bars it refreshed, their days), None when it refreshed none."""
     label, lap = f"{txn.app_id}:{txn.version:06d}", time.perf_counter()
     trades, broken = build_silver_trades(bronze)
     trades = trades.cache()
     floor = report.watermark_floor = watermark_floor(_high_water_before(lake, txn), watermark)
-    lo, hi, days, report.late_beyond_watermark = _bounds(trades, floor)
+    lo, hi, days, report.late_beyond_watermark, symbols = _bounds(trades, floor)
     recent = None
     try:
         if lo is None:  # no valid trade: only rejects to record
@@ -160,7 +166,7 @@ def _downstream(lake: Lake, bronze: DataFrame, bad_records: DataFrame, txn: Txn,
         _record(report, quarantined)
         lap = report.lap("quarantine", lap)
         if recent is None:
-            return
+            return None
 
         _record(report, lake.append(SILVER_TRADES, new, txn=txn, token=_silver_token(txn)))
         report.silver_visible_at = time.time()
@@ -169,6 +175,7 @@ def _downstream(lake: Lake, bronze: DataFrame, bad_records: DataFrame, txn: Txn,
         touched = minutes_of(trades.where(~beyond(floor)))
         _record(report, upsert_bars(lake, bars_for(recent.unionByName(new), touched), days, txn=txn))
         report.lap("bars", lap)
+        return (symbols, days) if symbols else None
     finally:
         if recent is not None:
             recent.unpersist()
@@ -179,15 +186,18 @@ def _minute_floor(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
-def _bounds(trades: DataFrame, floor: datetime | None) -> tuple[datetime | None, datetime | None, list[date], int]:
-    """(first, last trade_ts as aware UTC, the trade dates, trades beyond the watermark) in one pass."""
+def _bounds(trades: DataFrame, floor: datetime | None) -> tuple[datetime | None, datetime | None, list[date], int,
+                                                                 list[str]]:
+    """(first, last trade_ts as aware UTC, the trade dates, trades beyond the watermark, symbols with a trade
+    within it) in one pass."""
     row = trades.agg(F.min(F.unix_micros("trade_ts")).alias("lo"), F.max(F.unix_micros("trade_ts")).alias("hi"),
                      F.collect_set("trade_date").alias("days"),
-                     F.sum(beyond(floor).cast("int")).alias("late")).first()
+                     F.sum(beyond(floor).cast("int")).alias("late"),
+                     F.collect_set(F.when(~beyond(floor), F.col("symbol"))).alias("symbols")).first()
     if row is None or row["lo"] is None:
-        return None, None, [], 0
+        return None, None, [], 0, []
     utc = lambda micros: _EPOCH + timedelta(microseconds=micros)  # noqa: E731
-    return utc(row["lo"]), utc(row["hi"]), sorted(row["days"]), int(row["late"] or 0)
+    return utc(row["lo"]), utc(row["hi"]), sorted(row["days"]), int(row["late"] or 0), sorted(row["symbols"])
 
 
 def _quarantine_rows(bad_records: DataFrame, broken: DataFrame, repeats: DataFrame, label: str) -> DataFrame:
@@ -204,6 +214,18 @@ def _quarantine_rows(bad_records: DataFrame, broken: DataFrame, repeats: DataFra
         to_quarantine(again, target=SILVER_TRADES, batch=batch, record_columns=SILVER_TRADES.column_names,
                       record_key=F.col("trade_key")),
     ])
+
+
+def _score(lake: Lake, moved: tuple[list[str], list[date]], txn: Txn, report: BatchReport) -> None:
+    """Live predictions for the symbols whose bars moved, and the scorecard (jobs.models.live)."""
+    from jobs.models.live import score_live  # TensorFlow loads with the first model, in the stream only
+
+    lap = time.perf_counter()
+    symbols, days = moved
+    live = score_live(lake, Window.latest(datetime.now(timezone.utc), source="stream"), symbols=symbols, days=days,
+                      txn=txn)
+    report.merge(live)
+    report.lap("score", lap)
 
 
 def _record(report: BatchReport, result) -> None:

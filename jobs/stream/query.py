@@ -25,6 +25,7 @@ class StreamConfig:
     available_now: bool = False  # take what the topic holds, then stop (catch-up runs and tests)
     max_offsets_per_trigger: int | None = None
     watermark: timedelta = DEFAULT_WATERMARK
+    score: bool = True  # live predictions and the scorecard after each batch (jobs.models.live)
 
 
 class TradesStream:
@@ -32,7 +33,7 @@ class TradesStream:
 
     def __init__(self, lake: Lake, config: StreamConfig, on_batch: Callable[[BatchReport], None] | None = None,
                  lock_wait_s: float = 0.0) -> None:
-        sink = trades_sink(config.watermark)
+        sink = trades_sink(config.watermark, config.score)
         self.checkpoint = checkpoint_location(lake, sink)
         self.lock = CheckpointLock(lake, sink).acquire(lock_wait_s)
         try:

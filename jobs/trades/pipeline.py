@@ -25,23 +25,27 @@ from jobs.trades.bars import rebuild_bars_day
 from jobs.trades.gold import rebuild_trade_daily_day
 from jobs.trades.silver import build_silver_trades
 from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
-from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS
+from jobs.sources.bundled import REPLAY_DAY, REPLAY_DAYS, REPLAY_SYMBOLS
 
 
 @timed
-def collect_replay_trades(lake: Lake | None, window: Window | None = None, trades_per_day: int = 2_000) -> StepReport:
-    """One bundled trading day of REPLAY_SYMBOLS, replayed as fast as the socket allows by the embedded Finnhub
-    websocket server and collected into Kafka (finnhub.trades) by the real collector."""
+def collect_replay_trades(lake: Lake | None, window: Window | None = None, trades_per_day: int = 1_000,
+                          days: int = REPLAY_DAYS) -> StepReport:
+    """The last `days` bundled trading days (to REPLAY_DAY) of REPLAY_SYMBOLS, replayed as fast as the socket
+    allows by the embedded Finnhub websocket server and collected into Kafka (finnhub.trades) by the real
+    collector. 1,000 trades a symbol and day: most minutes of the session get a bar."""
     from jobs.ingest.finnhub_ws import FinnhubTradeCollector
     from jobs.ingest.publish import Publisher
     from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
+    from jobs.replay.intraday import trading_days
 
     report = StepReport("collect trades (embedded Finnhub websocket)")
     kafka = get_kafka_settings()
     if record_count(kafka, FINNHUB_TRADES):
         report.skipped.append("finnhub.trades already holds records; `pulselake ingest trades` collects more")
         return report
-    config = FinnhubReplayConfig(symbols=list(REPLAY_SYMBOLS), start=REPLAY_DAY, days=1,
+    first = trading_days(end=REPLAY_DAY)[-days]
+    config = FinnhubReplayConfig(symbols=list(REPLAY_SYMBOLS), start=first, days=days,
                                  trades_per_day=trades_per_day, speedup=0, api_key="replay")
     with FinnhubReplayThread(config) as server:
         collector = FinnhubTradeCollector(server.url, "replay", list(REPLAY_SYMBOLS), Publisher(kafka, "finnhub-ws"))
@@ -56,7 +60,7 @@ def collect_replay_trades(lake: Lake | None, window: Window | None = None, trade
 
         asyncio.run(session())
         stats = collector.stats
-        report.notes.append(f"{REPLAY_DAY}: the server sent {len(server.sent):,} trades, {stats.trades:,} trades in "
+        report.notes.append(f"{first} .. {REPLAY_DAY} ({days} days): the server sent {len(server.sent):,} trades, {stats.trades:,} trades in "
                             f"{stats.trade_frames:,} frames went to Kafka")
     return report
 

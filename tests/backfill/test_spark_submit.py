@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ import pyspark
 import pytest
 from deltalake import DeltaTable
 
+from jobs.resources.jvm_daemon import free_ports
+
 REPO = Path(__file__).resolve().parents[2]
 SLICE = REPO / "tests" / "dags" / "fixtures" / "sp500_slice.csv"
 SPARK_BIN = Path(pyspark.__file__).parent / "bin"
@@ -28,12 +29,6 @@ PROPERTIES = REPO / ".jars" / "spark-defaults.conf"  # written by make setup
 TABLES = ("landing/daily_bar_lines", "bronze/daily_bars", "silver/symbols", "silver/daily_bars", "gold/daily_features",
           "bronze/trades", "silver/trades", "silver/bars_1m")
 VOLATILE = {"landed_at", "ingest_date"}  # when the run happened, not what it computed
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def spark_env(tmp: Path) -> dict[str, str]:
@@ -77,7 +72,8 @@ def _json(url: str) -> dict:
 @contextmanager
 def standalone_cluster(tmp: Path, env: dict[str, str]):
     """A master and two one-core workers, each a JVM started from the classes shipped in pyspark."""
-    port, ui = free_port(), free_port()
+    # Every port at once (distinct): one taken twice makes the master's UI move, and /json/ answers with HTML.
+    port, ui, *worker_ports = free_ports(6)
     master_url, ui_url = f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui}/json/"
     spark_class = str(SPARK_BIN / "spark-class")
     processes = []
@@ -92,8 +88,9 @@ def standalone_cluster(tmp: Path, env: dict[str, str]):
                "--webui-port", str(ui))
         for i in (1, 2):
             (tmp / f"worker{i}").mkdir()
+            rpc, web = worker_ports[2 * i - 2:2 * i]
             launch(f"worker{i}", "org.apache.spark.deploy.worker.Worker", master_url, "--host", "127.0.0.1",
-                   "--port", str(free_port()), "--webui-port", str(free_port()), "--cores", "1", "--memory", "1g",
+                   "--port", str(rpc), "--webui-port", str(web), "--cores", "1", "--memory", "1g",
                    "--work-dir", str(tmp / f"worker{i}"))
         deadline = time.monotonic() + 120
         while True:
@@ -101,7 +98,7 @@ def standalone_cluster(tmp: Path, env: dict[str, str]):
             try:
                 if _json(ui_url).get("aliveworkers") == 2:
                     break
-            except OSError:
+            except (OSError, ValueError):  # not listening yet, or not answering JSON yet
                 pass
             assert time.monotonic() < deadline, "the standalone cluster did not register two workers in 120 s"
             time.sleep(1)
@@ -148,7 +145,7 @@ def test_backfill_on_a_standalone_cluster_over_hdfs_and_kafka_equals_local_mode(
     from tests.kafka_records import kafka_environment
 
     with kafka_environment(kafka_broker):  # a replayed trading day, through the real collector, into Kafka
-        collected = collect_replay_trades(None, trades_per_day=300)
+        collected = collect_replay_trades(None, trades_per_day=300, days=1)
         env = spark_env(tmp_path)  # KAFKA_* (this test's broker and topics) pass on to spark-submit
     assert "went to Kafka" in collected.notes[0]
     helped = subprocess.run([str(SPARK_BIN / "spark-submit"), "jobs/backfill.py", "--help"], cwd=REPO, env=env,

@@ -5,66 +5,20 @@ ticker is kept in tests/artifacts/ (git-ignored) for a human to look at."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.dashboard.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served_dashboard
+
 CHART = '[data-testid="stVegaLiteChart"]'
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def dashboard(small_lake, tmp_path):
     """The app served by a real `streamlit run` on a free 127.0.0.1 port; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "PULSELAKE_LAKE_ROOT": str(small_lake), "PULSELAKE_DASHBOARD_TTL": "30"}
-    log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "jobs/dashboard/app.py", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--server.headless=true", "--browser.gatherUsageStats=false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, (tmp_path / "streamlit.log").read_text()
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "streamlit did not become healthy in 180 s"
-            time.sleep(0.5)
+    with served_dashboard(small_lake, tmp_path / "streamlit.log", PULSELAKE_DASHBOARD_TTL="30") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        # streamlit's own log, next to the screenshots, for when the page looks wrong
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tmp_path / "streamlit.log", ARTIFACTS / "dashboard_streamlit.log")
 
 
 def rendered_charts(page, at_least: int, timeout_s: float = 120) -> int:

@@ -1,0 +1,171 @@
+"""Live scoring: the newest registered intraday model predicts, for each symbol whose bars moved, the return over
+the next N minutes from its last closed bars; then the scorecard judges every prediction whose outcome arrived.
+
+The freshness stream runs `score_live` after each micro-batch (its app transaction makes a replayed batch write
+nothing twice); `pulselake step models.live` runs it once over the newest day of bars. A model is loaded once per
+process and kept while gold.model_runs is unchanged: a batch costs a look at that table's version, not a load.
+Reads go through delta-rs (`Lake.read_small`): a day of bars is small, and a micro-batch has no time for Spark jobs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jobs.models import registry
+from jobs.models.config import IntradayConfig
+from jobs.models.intraday import BAR_COLUMNS, SENTIMENT_FEATURE, latest_windows
+from jobs.models.intraday_pipeline import intraday_config
+from jobs.models.scorecard import DEFAULT_WINDOW, outcomes, scorecard
+from jobs.resources.lake import Lake, Txn
+from jobs.steps import StepReport, timed
+from jobs.window import Window
+from lake_schema.gold_sentiment import SENTIMENT_DAILY
+from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD, MODEL_RUNS
+from lake_schema.trades import BARS_1M
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    version: str
+    config: IntradayConfig
+    predictor: object  # jobs.models.lstm.LstmPredictor
+    flagged: bool
+    reason: str | None
+
+    @property
+    def with_sentiment(self) -> bool:
+        return SENTIMENT_FEATURE in self.predictor.feature_names
+
+
+_CURRENT: dict[tuple[str, str], tuple[int, LiveModel | None]] = {}  # (lake root, name) -> (model_runs version, model)
+_LOADED: dict[str, LiveModel] = {}  # model version -> the model, loaded once per process
+LOADS: Counter = Counter()  # model version -> times loaded in this process (once, unless the cache is cleared)
+
+
+def current_model(lake: Lake, name: str) -> LiveModel | None:
+    """The registry's choice for `name` (jobs.models.registry.choose_model), re-chosen only when gold.model_runs
+    has a new version; None while no run of that name exists."""
+    if not lake.exists(MODEL_RUNS):
+        return None
+    key, version = (lake.settings.lake_root, name), lake.version(MODEL_RUNS)
+    if key in _CURRENT and _CURRENT[key][0] == version:
+        return _CURRENT[key][1]
+    choice = registry.choose_model(lake, name)
+    model = None if choice is None else _load(lake, choice)
+    _CURRENT[key] = (version, model)
+    return model
+
+
+def _load(lake: Lake, choice: registry.Choice) -> LiveModel:
+    run = choice.run
+    if run["version"] not in _LOADED:
+        hyperparameters = json.loads(run["hyperparameters"])
+        hyperparameters.pop("feature_names", None)
+        predictor = registry.load_model(lake, run["model_uri"])
+        LOADS[run["version"]] += 1
+        _LOADED[run["version"]] = LiveModel(run["version"], IntradayConfig.model_validate(hyperparameters), predictor,
+                                            choice.flagged, choice.reason)
+    loaded = _LOADED[run["version"]]
+    # The flag can change without a new load (a later run of the name beat the random walk, or none did).
+    return LiveModel(loaded.version, loaded.config, loaded.predictor, choice.flagged, choice.reason)
+
+
+def newest_day(lake: Lake) -> date | None:
+    """The newest trade_date of silver.bars_1m, from the Delta log's partition values (no data scan)."""
+    if not lake.exists(BARS_1M):
+        return None
+    actions = pa.table(lake.delta_table(BARS_1M).get_add_actions(flatten=True))
+    return pc.max(actions.column("partition.trade_date")).as_py() if actions.num_rows else None
+
+
+def predict_rows(model: LiveModel, bars: pd.DataFrame, at: dict[str, pd.Timestamp], sentiment: pd.DataFrame | None,
+                 scored_at: datetime) -> list[dict]:
+    """gold.live_predictions rows: per symbol of `at`, the prediction from its window of bars closed by then."""
+    windows = latest_windows(bars, at, model.config, sentiment, model.with_sentiment)
+    if not len(windows):
+        return []
+    if tuple(model.predictor.feature_names) != tuple(windows.samples.feature_names):
+        raise ValueError(f"model {model.version} was trained on features {model.predictor.feature_names}, the bars "
+                         f"give {windows.samples.feature_names}: retrain it (pulselake step models.intraday_train)")
+    predicted, prob_up = model.predictor.predict(windows.samples)
+    horizon = timedelta(minutes=model.config.horizon_minutes)
+    rows = []
+    for i in np.flatnonzero(~(np.isnan(predicted) | np.isnan(prob_up))):
+        predicted_at = pd.Timestamp(windows.at[i]).tz_localize("UTC").to_pydatetime()
+        rows.append({"symbol": str(windows.samples.ticker[i]), "predicted_at": predicted_at,
+                     "target_at": predicted_at + horizon, "horizon_minutes": model.config.horizon_minutes,
+                     "last_close": float(windows.close[i]), "predicted_return": float(predicted[i]),
+                     "prob_up": float(prob_up[i]), "model_version": model.version, "flagged": model.flagged,
+                     "flag_reason": model.reason, "scored_at": scored_at,
+                     "trade_date": pd.Timestamp(windows.samples.date[i]).date()})
+    return rows
+
+
+@timed
+def score_live(lake: Lake, window: Window, symbols: list[str] | None = None, days: list[date] | None = None,
+               txn: Txn | None = None, config: IntradayConfig | None = None,
+               scorecard_window: int = DEFAULT_WINDOW) -> StepReport:
+    """Predict for `symbols` (default: every symbol with bars) on `days` (default: the newest day of bars) from
+    their bars closed by their newest bar's start (that bar may still be filling), skipping predictions already
+    made; then rewrite the scorecard rows of the model. `window` is not used: live scoring is always "latest"."""
+    name = (config or intraday_config()).name
+    report = StepReport(f"live: score {name}")
+    model = current_model(lake, name)
+    if model is None:
+        report.notes.append(f"no {name} model in gold.model_runs: nothing scored (run the models.intraday_train step)")
+        return report
+    days = days or ([day] if (day := newest_day(lake)) else [])
+    if not days:
+        report.notes.append("silver.bars_1m has no bars: nothing scored")
+        return report
+    where = [("trade_date", "in", list(days))]
+    bars = lake.read_small(BARS_1M, where=where, columns=BAR_COLUMNS)
+    moved = bars if symbols is None else bars[bars["symbol"].isin(symbols)]
+    at = {s: pd.Timestamp(t) for s, t in moved.groupby("symbol")["minute_start"].max().items()}
+    sentiment = _sentiment(lake, days) if model.with_sentiment else None
+    rows = predict_rows(model, bars, at, sentiment, datetime.now(timezone.utc))
+    made = _made(lake, where, model.version)
+    rows = [r for r in rows if (r["symbol"], pd.Timestamp(r["predicted_at"])) not in made]
+    if rows:
+        frame = lake.spark.createDataFrame(rows, schema=LIVE_PREDICTIONS.spark_ddl())
+        report.add_written(lake.append(LIVE_PREDICTIONS, frame, txn=txn))
+    report.notes.append(f"{len(rows)} prediction(s) from {model.version}" + (" (FLAGGED)" if model.flagged else ""))
+    judged = outcomes(lake.read_small(LIVE_PREDICTIONS, where=where, filters=[("model_version", "=", model.version)]),
+                      bars)
+    card = scorecard(judged, datetime.now(timezone.utc), scorecard_window)
+    if not card.empty:
+        records = [{k: _python(v) for k, v in row.items()} for row in card.to_dict("records")]
+        report.add_written(lake.merge(LIVE_SCORECARD, lake.spark.createDataFrame(records, LIVE_SCORECARD.spark_ddl()),
+                                      txn=txn))
+    return report
+
+
+def _python(value):
+    """A pandas cell as Spark's row conversion takes it (NaN -> None, pandas Timestamp -> datetime)."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _made(lake: Lake, where: list, version: str) -> set[tuple[str, pd.Timestamp]]:
+    """(symbol, predicted_at) of the predictions `version` already made on these days."""
+    made = lake.read_small(LIVE_PREDICTIONS, where=where, columns=["symbol", "predicted_at"],
+                           filters=[("model_version", "=", version)])
+    return {(s, pd.Timestamp(t)) for s, t in zip(made["symbol"], made["predicted_at"])}
+
+
+def _sentiment(lake: Lake, days: list[date]) -> pd.DataFrame:
+    """gold.sentiment_daily of the calendar days before `days` (what the model's sentiment feature reads)."""
+    before = sorted({d - timedelta(days=1) for d in days})
+    return lake.read_small(SENTIMENT_DAILY, where=[("day_month", "in", sorted({d.strftime("%Y-%m") for d in before}))],
+                           columns=["ticker", "day", "mean_sentiment"], filters=[("day", "in", before)])

@@ -1,0 +1,117 @@
+"""Real-time prediction end to end: trades go into Kafka as the collector sends them, the freshness stream takes
+them into silver and bars and scores every symbol whose bars moved with the registered intraday model, the live
+scorecard judges what has resolved, and the dashboard's live panel, open in Chromium, updates by itself."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from jobs.models import live
+from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD
+from tests.dashboard.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served_dashboard
+from tests.models.intraday_data import (
+    SYMBOLS, config_toml, last_days, replay_trades, tiny_intraday_config, train_tiny_model,
+)
+from tests.stream.helpers import Record, frame, produce
+
+pytestmark = pytest.mark.slow  # Kafka, the stream, TensorFlow and a browser
+
+NEWEST = re.compile(r"Newest prediction made (\d{4}-\d\d-\d\d \d\d:\d\d)")
+
+
+def frames_of(trades: pd.DataFrame, per_frame: int = 12) -> list[Record]:
+    """The trades in time order as websocket frames of `per_frame` trades, each received half a second after its
+    last trade (what the collector produces)."""
+    ordered = trades.sort_values("trade_ts")
+    records = []
+    for start in range(0, len(ordered), per_frame):
+        part = ordered.iloc[start:start + per_frame]
+        records.append(Record(frame([(r.symbol, r.price, r.trade_ts.to_pydatetime(), r.volume) for r in part.itertuples()]),
+                              part.trade_ts.max().to_pydatetime() + timedelta(seconds=0.5)))
+    return records
+
+
+def newest_shown(page) -> str | None:
+    found = NEWEST.search(page.locator("body").inner_text())
+    return found.group(1) if found else None
+
+
+def wait_for(condition, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(0.5)
+    return value
+
+
+def run_available_now(lake, **config) -> list:
+    """The freshness stream (scoring on) until it has taken what the topic holds; its batch reports."""
+    from jobs.stream.query import StreamConfig, start_stream
+
+    reports = []
+    stream = start_stream(lake, StreamConfig(available_now=True, **config), on_batch=reports.append)
+    try:
+        assert stream.await_termination(300), "the stream did not catch up in 300 s"
+    finally:
+        stream.stop()
+    return reports
+
+
+def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka, tmp_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    days = last_days(5)
+    trained = train_tiny_model(spark, lake, days[:4])
+    assert trained.tables, trained.notes
+    config_file = tmp_path / "intraday_test.toml"
+    config_file.write_text(config_toml(tiny_intraday_config()))
+    monkeypatch.setenv("PULSELAKE_INTRADAY_CONFIG", str(config_file))  # the stream (this process) scores with it
+    for cache in (live.LOADS, live._CURRENT, live._LOADED):
+        cache.clear()
+    today = replay_trades(days[4:])
+    session_open = today.trade_ts.min()
+    morning = frames_of(today[today.trade_ts < session_open + pd.Timedelta(minutes=45)])
+    later = frames_of(today[(today.trade_ts >= session_open + pd.Timedelta(minutes=45))
+                            & (today.trade_ts < session_open + pd.Timedelta(minutes=90))])
+
+    with served_dashboard(lake.settings.lake_root, tmp_path / "live.log", PULSELAKE_DASHBOARD_LIVE_S="2") as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            page.goto(url, wait_until="domcontentloaded")
+            wait_for(lambda: "No live predictions yet" in page.locator("body").inner_text(), 120, "the empty live panel")
+
+            produce(kafka, morning)
+            first = run_available_now(lake, max_offsets_per_trigger=len(morning) // 3 + 1)
+            assert len(first) >= 3 and sum(r.records for r in first) == len(morning)
+            shown_first = wait_for(lambda: newest_shown(page), 60, "the first live predictions on the page")
+
+            produce(kafka, later)
+            second = run_available_now(lake, max_offsets_per_trigger=len(later) // 3 + 1)
+            assert sum(r.records for r in second) == len(later)
+            # no reload: the panel refreshes by itself
+            shown_later = wait_for(lambda: (t := newest_shown(page)) != shown_first and t, 60, "the panel to update")
+            text = page.locator("body").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "dashboard_live_panel.png"), full_page=True)
+        finally:
+            browser.close()
+
+    predictions = lake.read_small(LIVE_PREDICTIONS)
+    newest = predictions.predicted_at.max()
+    assert shown_later == newest.strftime("%Y-%m-%d %H:%M") > shown_first
+    assert set(predictions.symbol) == set(SYMBOLS) and not predictions.duplicated(["symbol", "predicted_at"]).any()
+    assert (predictions.predicted_at < session_open + pd.Timedelta(minutes=90)).all()
+    scored = [r for r in first + second if r.tables.get(LIVE_PREDICTIONS.name)]
+    assert len(scored) >= 4 and all("score" in r.step_seconds for r in scored)
+    assert list(live.LOADS.values()) == [1]  # the model was loaded once for every batch the stream scored
+    card = lake.read_small(LIVE_SCORECARD).set_index("scope")
+    assert set(card.index) == {*SYMBOLS, "*"} and (card.resolved > 0).all()
+    assert card.loc["*", "resolved"] == card.drop("*").resolved.sum()
+    assert "Live scorecard, all symbols" in text and all(symbol in text for symbol in SYMBOLS)
+    assert ("FLAGGED" in text) == bool(predictions.flagged.any())
