@@ -15,6 +15,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from jobs.resources.loopback_http import LoopbackHttp
+
 HUGE_NUMBERS = st.sampled_from([
     10**30, -(10**30), 2**63, 2**63 - 1, -(2**63), -(2**63) - 1, 2**31, 10**400, 1e308, -1e308, 5e-324,
     float("nan"), float("inf"), float("-inf"), -0.0,
@@ -118,14 +120,13 @@ def same_number(kept: Any, sent: Any) -> bool:
     return expected is not None and kept is not None and (kept == expected or (kept != kept and expected != expected))
 
 
-class CannedServer:
+class CannedServer(LoopbackHttp):
     """An HTTP server on 127.0.0.1 that answers every request with `reply` (status, headers, body bytes),
     whatever was asked: a peer that says what a test wants, over real sockets.
     ``with CannedServer() as server: server.reply = (200, {...}, b"..."); server.url``."""
 
     def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
 
         self.reply: tuple[int, dict[str, str], bytes] = (200, {}, b"{}")
         self.requests = 0
@@ -148,18 +149,8 @@ class CannedServer:
 
             do_GET = do_POST = _answer
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        super().__init__(Handler, name="canned-server")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def __enter__(self) -> "CannedServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        return self.root

@@ -16,12 +16,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from jobs.replay.faults import FaultScript, FaultyHandler
 from jobs.replay.intraday import daily_bars, session_start, trading_days
+from jobs.resources.loopback_http import LoopbackHttp
 from jobs.sources.bundled import symbol_rows
 
 FORBIDDEN = {"error": "You don't have access to this resource."}
@@ -41,7 +41,6 @@ class FinnhubRestConfig:
 
 
 class _Handler(FaultyHandler):
-    server: "_Server"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         app, arrived = self.server.app, time.monotonic()
@@ -56,12 +55,7 @@ class _Handler(FaultyHandler):
         self.send_body(status, json.dumps(body).encode(), headers)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    app: "FinnhubRestFake"
-
-
-class FinnhubRestFake:
+class FinnhubRestFake(LoopbackHttp):
     def __init__(self, config: FinnhubRestConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.config = config or FinnhubRestConfig()
         self._lock = threading.Lock()
@@ -69,35 +63,11 @@ class FinnhubRestFake:
         self._window: list[float] = []
         self.faults = FaultScript(self.config.faults, self.config.fault_always, self.config.slow_s,
                                   self.config.retry_after_s)
-        self._httpd = _Server((host, port), _Handler)
-        self._httpd.app = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="finnhub-rest-fake", daemon=True)
+        super().__init__(_Handler, host, port, app=self, name="finnhub-rest-fake")
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/api/v1"
-
-    def start(self) -> "FinnhubRestFake":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread (the CLI); `stop()` or Ctrl-C ends it."""
-        try:
-            self._httpd.serve_forever()
-        finally:
-            self._httpd.server_close()
-
-    def __enter__(self) -> "FinnhubRestFake":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return f"{self.root}/api/v1"
 
     # ------------------------------------------------------------ answers ---
 

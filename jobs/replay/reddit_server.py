@@ -29,12 +29,12 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from jobs.replay.corpus.generate import CORPUS_PATH, load_corpus
 from jobs.replay.faults import FaultScript, FaultyHandler
+from jobs.resources.loopback_http import LoopbackHttp
 
 PAGE_MAX = 100
 TOP_WINDOWS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400, "year": 366 * 86400, "all": None}
@@ -54,7 +54,6 @@ class RedditServerConfig:
 
 
 class _Handler(FaultyHandler):
-    server: "_Server"
     protocol_version = "HTTP/1.1"  # keep-alive, as reddit.com
 
     def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
@@ -78,12 +77,7 @@ class _Handler(FaultyHandler):
         self._reply(status, body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    app: "RedditReplayServer"
-
-
-class RedditReplayServer:
+class RedditReplayServer(LoopbackHttp):
     def __init__(self, config: RedditServerConfig | None = None, host: str = "127.0.0.1", port: int = 0,
                  items: list[dict[str, Any]] | None = None) -> None:
         self.config = config or RedditServerConfig()
@@ -104,31 +98,11 @@ class RedditReplayServer:
             else:
                 self.comments[item["id"]] = item
                 self.children[item["parent_id"]].append(item["id"])
-        self._httpd = _Server((host, port), _Handler)
-        self._httpd.app = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="reddit-replay", daemon=True)
+        super().__init__(_Handler, host, port, app=self, name="reddit-replay")
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "RedditReplayServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> "RedditReplayServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
+        return self.root
 
     def update(self, thing_id: str, **fields: Any) -> None:
         """Change a post or comment (score, state='deleted'|'removed', ...) as time would on Reddit."""

@@ -19,10 +19,11 @@ from xml.sax.saxutils import escape as xml_escape
 
 import typer
 from rich.console import Console
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
-from jobs.resources.jvm_daemon import JvmDaemon, ready_or_killed, free_ports, java_binary, read_since, serve_in_foreground
+from jobs.resources.jvm_daemon import (
+    JvmDaemon, NotReady, free_ports, java_binary, probe_until_ready, read_since, ready_or_killed, serve_in_foreground,
+)
 
 __all__ = ["LocalHdfs", "main"]
 
@@ -44,10 +45,6 @@ log4j.logger.BlockStateChange=WARN
 log4j.logger.org.apache.hadoop.hdfs.server.datanode.DataNode.clienttrace=WARN
 log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR
 """
-
-
-class _NotReady(Exception):
-    """The NameNode is booting, in safe mode, or has no live DataNode yet: worth another probe."""
 
 
 class LocalHdfs:
@@ -205,7 +202,7 @@ class LocalHdfs:
         with urllib.request.urlopen(url, timeout=3) as answer:
             beans = json.load(answer)["beans"]
         if not beans:
-            raise _NotReady(f"no {bean} bean yet")
+            raise NotReady(f"no {bean} bean yet")
         return beans[0]
 
     def _probe(self) -> None:
@@ -222,26 +219,19 @@ class LocalHdfs:
             live_nodes = json.loads(info["LiveNodes"])
             held = sum(volume["numBlocks"] for volume in json.loads(datanode["VolumeInfo"]).values())
         except (OSError, ValueError, KeyError) as exc:  # not up, or the beans are still filling in
-            raise _NotReady(str(exc)) from None
+            raise NotReady(str(exc)) from None
         if info.get("Safemode"):
-            raise _NotReady(f"in safe mode: {info['Safemode']}")
+            raise NotReady(f"in safe mode: {info['Safemode']}")
         xfer = f"127.0.0.1:{self.datanode_ports['xfer']}"
         node = next((n for n in live_nodes.values() if n.get("xferaddr") == xfer), None)
         if node is None or node["lastContact"] > 2:
-            raise _NotReady("the NameNode has not heard from the DataNode yet")
+            raise NotReady("the NameNode has not heard from the DataNode yet")
         if node["numBlocks"] != held:
-            raise _NotReady(f"block report pending ({node['numBlocks']} of {held} blocks known)")
+            raise NotReady(f"block report pending ({node['numBlocks']} of {held} blocks known)")
 
     def _wait_ready(self, timeout_s: float) -> None:
-        try:
-            for attempt in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(0.3),
-                                    retry=retry_if_exception_type(_NotReady)):
-                with attempt:
-                    self._probe()
-        except RetryError as exc:
-            raise RuntimeError(f"HDFS on {self.uri} not ready after {timeout_s:.0f}s "
-                               f"(last: {exc.last_attempt.exception()}){self._log_tail('namenode')}"
-                               f"{self._log_tail('datanode')}") from None
+        probe_until_ready(self._probe, timeout_s, 0.3, f"HDFS on {self.uri}",
+                          lambda: self._log_tail("namenode") + self._log_tail("datanode"))
 
     def _log_tail(self, daemon: str, lines: int = 20) -> str:
         """For error messages: the daemon's log (namenode, datanode, or the one-off format) and, for a running

@@ -17,6 +17,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
 
 def free_ports(count: int = 1) -> list[int]:
     """Distinct free ports on 127.0.0.1 (all sockets held open together, so none repeats)."""
@@ -161,3 +163,21 @@ def ready_or_killed(wait_ready: Callable[[float], None], kill: Callable[[], None
     except BaseException:
         kill()
         raise
+
+
+class NotReady(Exception):
+    """A service is still starting (not listening, booting, no metadata yet): worth another probe."""
+
+
+def probe_until_ready(probe: Callable[[], None], timeout_s: float, interval_s: float, what: str,
+                      log_tail: Callable[[], str]) -> None:
+    """Call `probe` every `interval_s` until it stops raising NotReady; after `timeout_s`, a RuntimeError that
+    names `what`, the last reason and the service's log tail."""
+    try:
+        for attempt in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(interval_s),
+                                retry=retry_if_exception_type(NotReady)):
+            with attempt:
+                probe()
+    except RetryError as exc:
+        raise RuntimeError(f"{what} not ready after {timeout_s:.0f}s (last: {exc.last_attempt.exception()})"
+                           f"{log_tail()}") from None

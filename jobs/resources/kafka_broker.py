@@ -19,10 +19,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
-from jobs.resources.jvm_daemon import JvmDaemon, ready_or_killed, java_binary, read_since, serve_in_foreground, write_secret
+from jobs.resources.jvm_daemon import (
+    JvmDaemon, NotReady, java_binary, probe_until_ready, read_since, ready_or_killed, serve_in_foreground, write_secret,
+)
 
 __all__ = ["KafkaBroker", "main"]
 
@@ -58,10 +59,6 @@ logger.state.level = WARN
 logger.authorizer.name = kafka.authorizer.logger
 logger.authorizer.level = WARN
 """
-
-
-class _NotReady(Exception):
-    """The broker is still booting (connection refused, no metadata yet): worth another probe."""
 
 
 class KafkaBroker:
@@ -285,14 +282,7 @@ class KafkaBroker:
 
     def _wait_ready(self, timeout_s: float) -> None:
         """Probe with an authenticated AdminClient until it sees a broker; fail fast if the JVM dies."""
-        try:
-            for attempt in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(0.2),
-                                    retry=retry_if_exception_type(_NotReady)):
-                with attempt:
-                    self._probe()
-        except RetryError as exc:
-            raise RuntimeError(f"Kafka broker on {self.bootstrap} not ready after {timeout_s:.0f}s "
-                               f"(last: {exc.last_attempt.exception()}){self._log_tail()}") from None
+        probe_until_ready(self._probe, timeout_s, 0.2, f"Kafka broker on {self.bootstrap}", self._log_tail)
 
     def _probe(self) -> None:
         from confluent_kafka import KafkaException
@@ -310,9 +300,9 @@ class KafkaBroker:
         try:
             brokers = AdminClient(config).list_topics(timeout=2).brokers
         except KafkaException as exc:
-            raise _NotReady(str(exc)) from None
+            raise NotReady(str(exc)) from None
         if not brokers:
-            raise _NotReady("no broker in the cluster metadata yet")
+            raise NotReady("no broker in the cluster metadata yet")
 
     def _log_tail(self, lines: int = 25) -> str:
         """For error messages, from this start on: the first ERROR/FATAL lines and causes (the shutdown

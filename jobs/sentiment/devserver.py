@@ -15,9 +15,9 @@ import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 
 from jobs.replay.faults import FaultyHandler
+from jobs.resources.loopback_http import LoopbackHttp
 
 BEARISH = re.compile(r"\b(puts?|short\w*|sell\w*|dump\w*|crash\w*|fell|plunge\w*|miss\w*|downgrade\w*|zero|bagholders?)\b", re.I)
 BULLISH = re.compile(r"\b(calls?|moon|beat\w*|upgrade\w*|rall\w*|jump\w*|soar\w*|squeeze|bears getting)\b", re.I)
@@ -102,26 +102,16 @@ def make_handler(behaviour: Behaviour, api_key: str | None = None):
     return Handler
 
 
-class DevServer:
+class DevServer(LoopbackHttp):
     """Context manager: ``with DevServer() as server: server.base_url``."""
 
     def __init__(self, port: int = 0, api_key: str | None = None) -> None:
         self.behaviour = Behaviour()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.behaviour, api_key))
-        self._httpd.daemon_threads = True  # a "slow" answer still sleeping never holds up shutdown
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        super().__init__(make_handler(self.behaviour, api_key), port=port, name="llm-dev-server")
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> "DevServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        return f"{self.root}/v1"
 
 
 if __name__ == "__main__":
