@@ -32,8 +32,11 @@ def test_build_waits_for_its_inputs_then_fills_all_four_tables(lake):
 
     days = [date(2024, 3, 4) + timedelta(days=i) for i in range(14)]
     days = [d for d in days if d.weekday() < 5]
+    # Bars that pass silver.daily_bars' rules (the lake enforces them on every write): priced within their range,
+    # dated before they arrived.
     write(lake, SILVER_DAILY_BARS, [
-        {"ticker": "AAPL", "trade_date": d, "trade_month": "2024-03", "adj_close": 100.0 + i, "close": 100.0 + i}
+        {"ticker": "AAPL", "trade_date": d, "trade_month": "2024-03", "adj_close": 100.0 + i, "close": 100.0 + i,
+         "open": 100.0 + i, "high": 100.0 + i, "low": 100.0 + i, "ingest_date": date(2024, 3, 20)}
         for i, d in enumerate(days)
     ])
     posts = [("p1", datetime(2024, 3, 4, 15, tzinfo=UTC), "ann"), ("p2", datetime(2024, 3, 5, 15, tzinfo=UTC), "bob"),
