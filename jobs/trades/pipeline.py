@@ -25,21 +25,23 @@ from jobs.trades.bars import rebuild_bars_day
 from jobs.trades.gold import rebuild_trade_daily_day
 from jobs.trades.silver import build_silver_trades
 from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
-from jobs.sources.bundled import REPLAY_DAY, REPLAY_DAYS, REPLAY_SYMBOLS
+from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS, replay_days
 
 
 @timed
 def collect_replay_trades(lake: Lake | None, window: Window | None = None, trades_per_day: int = 1_000,
-                          days: int = REPLAY_DAYS) -> StepReport:
-    """The last `days` bundled trading days (to REPLAY_DAY) of REPLAY_SYMBOLS, replayed as fast as the socket
-    allows by the embedded Finnhub websocket server and collected into Kafka (finnhub.trades) by the real
-    collector. 1,000 trades a symbol and day: most minutes of the session get a bar."""
+                          days: int | None = None) -> StepReport:
+    """The last `days` bundled trading days (to REPLAY_DAY; default `replay_days()`, PULSELAKE_REPLAY_DAYS) of
+    REPLAY_SYMBOLS, replayed as fast as the socket allows by the embedded Finnhub websocket server and collected
+    into Kafka (finnhub.trades) by the real collector. 1,000 trades a symbol and day: most minutes of the session
+    get a bar."""
     from jobs.ingest.finnhub_ws import FinnhubTradeCollector
     from jobs.ingest.publish import Publisher
     from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
     from jobs.replay.intraday import trading_days
 
     report = StepReport("collect trades (embedded Finnhub websocket)")
+    days = days or replay_days()
     kafka = get_kafka_settings()
     if record_count(kafka, FINNHUB_TRADES):
         report.skipped.append("finnhub.trades already holds records; `pulselake ingest trades` collects more")
