@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from jobs.replay.intraday import SESSION_SECONDS, daily_bars, day_trades, session_start, synthesize_day, trading_days
 
 
@@ -38,3 +40,16 @@ def test_day_trades_merge_symbols_in_time_order():
     trades = day_trades(["AAPL", "MSFT", "NOPE"], date(2010, 1, 5), 30)
     assert {t.symbol for t in trades} == {"AAPL", "MSFT"} and len(trades) == 60
     assert [t.t_ms for t in trades] == sorted(t.t_ms for t in trades)
+
+
+def test_the_nightly_replays_the_days_the_environment_asks_for(monkeypatch):
+    from jobs.sources.bundled import REPLAY_DAYS, replay_days
+
+    monkeypatch.delenv("PULSELAKE_REPLAY_DAYS", raising=False)
+    assert replay_days() == REPLAY_DAYS
+    monkeypatch.setenv("PULSELAKE_REPLAY_DAYS", "5")
+    assert replay_days() == 5
+    for bad in ("0", "three", "-2"):
+        monkeypatch.setenv("PULSELAKE_REPLAY_DAYS", bad)
+        with pytest.raises(ValueError, match="PULSELAKE_REPLAY_DAYS"):
+            replay_days()
