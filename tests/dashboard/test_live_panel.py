@@ -1,39 +1,39 @@
-"""Real-time prediction end to end: trades go into Kafka as the collector sends them, the freshness stream takes
-them into silver and bars and scores every symbol whose bars moved with the registered intraday model, the live
-scorecard judges what has resolved, and the dashboard's live panel, open in Chromium, updates by itself."""
+"""Real-time prediction end to end: the embedded Finnhub server replays a trading day over its websocket, the
+real collector publishes its frames into Kafka, the freshness stream takes them into silver and bars and scores
+every symbol whose bars moved with the registered intraday model, the live scorecard judges what has resolved,
+and the dashboard's live panel, open in Chromium, updates by itself while the next day is fed."""
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
-import pandas as pd
 import pytest
 
 from jobs.models import live
 from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD
 from tests.dashboard.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served_dashboard
-from tests.models.intraday_data import (
-    SYMBOLS, config_toml, last_days, replay_trades, tiny_intraday_config, train_tiny_model,
-)
-from tests.stream.helpers import Record, frame, produce
+from jobs.replay.finnhub_ws import FinnhubReplayConfig
+from tests.ingest.helpers import API_KEY, collect_from_replay
+from tests.models.intraday_data import SYMBOLS, config_toml, last_days, tiny_intraday_config, train_tiny_model
 
 pytestmark = pytest.mark.slow  # Kafka, the stream, TensorFlow and a browser
 
 NEWEST = re.compile(r"Newest prediction made (\d{4}-\d\d-\d\d \d\d:\d\d)")
 
 
-def frames_of(trades: pd.DataFrame, per_frame: int = 12) -> list[Record]:
-    """The trades in time order as websocket frames of `per_frame` trades, each received half a second after its
-    last trade (what the collector produces)."""
-    ordered = trades.sort_values("trade_ts")
-    records = []
-    for start in range(0, len(ordered), per_frame):
-        part = ordered.iloc[start:start + per_frame]
-        records.append(Record(frame([(r.symbol, r.price, r.trade_ts.to_pydatetime(), r.volume) for r in part.itertuples()]),
-                              part.trade_ts.max().to_pydatetime() + timedelta(seconds=0.5)))
-    return records
+def collect_day(kafka, day: date) -> int:
+    """The embedded Finnhub server replays `day` (unpaced) to the real collector, which publishes every frame
+    into Kafka; the number of trade frames (Kafka records) it published. On a thread of its own: the collector
+    runs an event loop, and Playwright's sync API already holds this thread's."""
+    config = FinnhubReplayConfig(symbols=SYMBOLS, start=day, days=1, trades_per_day=390, speedup=0,
+                                 api_key=API_KEY)
+    with ThreadPoolExecutor(1) as pool:
+        stats, sent, _ = pool.submit(collect_from_replay, kafka, config, SYMBOLS, 120.0).result()
+    assert stats.trades == len(sent) > 0 and not stats.kafka.get("failed"), stats.summary()
+    return stats.trade_frames
 
 
 def newest_shown(page) -> str | None:
@@ -65,7 +65,7 @@ def run_available_now(lake, **config) -> list:
 def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka, tmp_path, monkeypatch):
     from playwright.sync_api import sync_playwright
 
-    days = last_days(5)
+    days = last_days(6)
     trained = train_tiny_model(spark, lake, days[:4])
     assert trained.tables, trained.notes
     config_file = tmp_path / "intraday_test.toml"
@@ -73,11 +73,6 @@ def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka,
     monkeypatch.setenv("PULSELAKE_INTRADAY_CONFIG", str(config_file))  # the stream (this process) scores with it
     for cache in (live.LOADS, live._CURRENT, live._LOADED):
         cache.clear()
-    today = replay_trades(days[4:])
-    session_open = today.trade_ts.min()
-    morning = frames_of(today[today.trade_ts < session_open + pd.Timedelta(minutes=45)])
-    later = frames_of(today[(today.trade_ts >= session_open + pd.Timedelta(minutes=45))
-                            & (today.trade_ts < session_open + pd.Timedelta(minutes=90))])
 
     with served_dashboard(lake.settings.lake_root, tmp_path / "live.log", PULSELAKE_DASHBOARD_LIVE_S="2") as url, \
             sync_playwright() as playwright:
@@ -87,14 +82,14 @@ def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka,
             page.goto(url, wait_until="domcontentloaded")
             wait_for(lambda: "No live predictions yet" in page.locator("body").inner_text(), 120, "the empty live panel")
 
-            produce(kafka, morning)
-            first = run_available_now(lake, max_offsets_per_trigger=len(morning) // 3 + 1)
-            assert len(first) >= 3 and sum(r.records for r in first) == len(morning)
+            first_records = collect_day(kafka, days[4])
+            first = run_available_now(lake, max_offsets_per_trigger=first_records // 3 + 1)
+            assert len(first) >= 3 and sum(r.records for r in first) == first_records
             shown_first = wait_for(lambda: newest_shown(page), 60, "the first live predictions on the page")
 
-            produce(kafka, later)
-            second = run_available_now(lake, max_offsets_per_trigger=len(later) // 3 + 1)
-            assert sum(r.records for r in second) == len(later)
+            later_records = collect_day(kafka, days[5])
+            second = run_available_now(lake, max_offsets_per_trigger=later_records // 3 + 1)
+            assert sum(r.records for r in second) == later_records
             # no reload: the panel refreshes by itself
             shown_later = wait_for(lambda: (t := newest_shown(page)) != shown_first and t, 60, "the panel to update")
             text = page.locator("body").inner_text()
@@ -104,9 +99,10 @@ def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka,
 
     predictions = lake.read_small(LIVE_PREDICTIONS)
     newest = predictions.predicted_at.max()
-    assert shown_later == newest.strftime("%Y-%m-%d %H:%M") > shown_first
+    assert shown_first.startswith(str(days[4])) and shown_later.startswith(str(days[5]))
+    assert shown_later == newest.strftime("%Y-%m-%d %H:%M")
     assert set(predictions.symbol) == set(SYMBOLS) and not predictions.duplicated(["symbol", "predicted_at"]).any()
-    assert (predictions.predicted_at < session_open + pd.Timedelta(minutes=90)).all()
+    assert set(predictions.predicted_at.dt.date) == {days[4], days[5]}
     scored = [r for r in first + second if r.tables.get(LIVE_PREDICTIONS.name)]
     assert len(scored) >= 4 and all("score" in r.step_seconds for r in scored)
     assert list(live.LOADS.values()) == [1]  # the model was loaded once for every batch the stream scored
