@@ -16,7 +16,7 @@ of one, and what the broker acknowledged stays. What "equals a clean run" means 
   the fetch bookkeeping columns (first/last_fetched_at, times_fetched: every fetch is recorded by design).
 
 The seed comes from PULSELAKE_KILL_SEED (printed), the kills per collector from PULSELAKE_COLLECTOR_KILLS
-(default 10 each; with the stream's 3 that is 23 kills per `make test`).
+(default 10 each; with the stream's 2 that is 22 kills per `make test`).
 """
 
 from __future__ import annotations

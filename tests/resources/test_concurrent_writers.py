@@ -37,7 +37,7 @@ from tests.resources.test_lake import D1, D2, EVENTS, contents, events, row
 from tests.resources.workers import event_rows
 
 RACE_DAYS = [date(2012, 5, 1), date(2012, 5, 2)]
-ROUNDS = 8
+ROUNDS = 4  # every round races for one log version (a barrier per round): four rounds are four races
 
 
 @pytest.mark.slow  # two writer processes with a Spark session each

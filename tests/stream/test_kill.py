@@ -46,7 +46,7 @@ from tests.stream.helpers import (
 pytestmark = pytest.mark.slow  # minutes of Spark work or a private service: `make test` runs it, `make test-fast` does not
 
 REPO = Path(__file__).resolve().parents[2]
-KILLS = int(os.environ.get("PULSELAKE_KILLS", "3"))
+KILLS = int(os.environ.get("PULSELAKE_KILLS", "2"))
 SEED = int(os.environ.get("PULSELAKE_KILL_SEED", str(int(time.time()))))
 TABLES = (BRONZE_TRADES, QUARANTINE, SILVER_TRADES, BARS_1M)
 
