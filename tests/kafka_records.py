@@ -23,7 +23,7 @@ def read_topic(settings, topic: str) -> dict[tuple[int, int], tuple[str | None, 
     """{(partition, offset): (key, value, headers)} of everything the topic (name before the prefix) holds."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    from jobs.ingest.topics import end_offsets
+    from jobs.resources.kafka_admin import end_offsets
 
     topic = settings.topic(topic)
     offsets = end_offsets(settings.client_config(), topic)

@@ -32,7 +32,7 @@ from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql import functions as F
 
 from jobs.ingest.records import kafka_records, record_key
-from jobs.ingest.topics import ensure_topics
+from jobs.resources.kafka_admin import ensure_topics
 from jobs.resources.kafka import KafkaSettings, get_kafka_settings
 from jobs.quality import REASON, to_quarantine
 from jobs.resources.lake import Lake, Txn

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from jobs.ingest.consume import TopicSink, checkpoint_location
-from jobs.ingest.topics import end_offsets
+from jobs.resources.kafka_admin import end_offsets
 from jobs.resources.kafka import KafkaSettings
 from jobs.resources.lake import Lake
 from jobs.resources.storage import arrow_filesystem, join_uri

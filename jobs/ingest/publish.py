@@ -21,8 +21,9 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from jobs.ingest.topics import ALL_TOPICS, RECEIVED_AT_HEADER, SOURCE_HEADER, ensure_topics
+from jobs.ingest.topics import ALL_TOPICS, RECEIVED_AT_HEADER, SOURCE_HEADER
 from jobs.resources.kafka import MAX_RECORD_BYTES, KafkaSettings
+from jobs.resources.kafka_admin import ensure_topics
 
 DELAYED_AFTER_S = 1.0
 log = logging.getLogger(__name__)

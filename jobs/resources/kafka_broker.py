@@ -171,23 +171,9 @@ class KafkaBroker:
     # -- topics ------------------------------------------------------------------------------------------
     def create_topics(self, names: Mapping[str, int] | Iterable[str], partitions: int = 3, timeout_s: float = 30) -> None:
         """Create topics (name -> partitions, or names with `partitions` each); existing ones are left alone."""
-        from confluent_kafka import KafkaError, KafkaException
-        from confluent_kafka.admin import AdminClient, NewTopic
+        from jobs.resources.kafka_admin import ensure_topics
 
-        wanted = dict(names) if isinstance(names, Mapping) else {name: partitions for name in names}
-        if not wanted:
-            return
-        admin = AdminClient(self.client_config())
-        futures = admin.create_topics(
-            [NewTopic(name, num_partitions=n, replication_factor=1) for name, n in wanted.items()],
-            operation_timeout=timeout_s, request_timeout=timeout_s,
-        )
-        # future.exception(), not result(): a raised-and-caught error would tie this frame (and the client,
-        # which keeps reconnecting and logging) into a reference cycle that outlives the call.
-        for name, future in futures.items():
-            error = future.exception(timeout=timeout_s + 5)
-            if error is not None and error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise KafkaException(error.args[0])
+        ensure_topics(self.client_config(), names, partitions=partitions, timeout_s=timeout_s)
 
     # -- internals ---------------------------------------------------------------------------------------
     def _internal_password(self) -> str:

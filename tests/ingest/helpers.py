@@ -21,9 +21,10 @@ from confluent_kafka import Consumer, TopicPartition
 
 from jobs.ingest.finnhub_ws import CollectorStats, FinnhubTradeCollector, classify_frame
 from jobs.ingest.publish import Publisher
-from jobs.ingest.topics import FINNHUB_TRADES, end_offsets
+from jobs.ingest.topics import FINNHUB_TRADES
 from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
 from jobs.resources.kafka import KafkaSettings
+from jobs.resources.kafka_admin import end_offsets
 
 API_KEY = "test-key-123"
 log = logging.getLogger(__name__)
