@@ -3,11 +3,13 @@
 Both engines start from the same Parquet input (already-parsed trades: frame parsing is timed by the
 stream scenario) and apply the same rules: drop bad prices, deduplicate re-sent trades, build OHLCV
 bars, roll them up to one row per symbol and day. Spark writes every layer as a Delta table through
-the lake; DuckDB keeps silver in memory and writes bars and daily bars as Parquet.
+the lake; DuckDB keeps silver in memory (spilling past its memory limit) and writes bars and daily bars as Parquet.
+Sizes run 1M, 10M and 100M by default: the curve of time and peak memory per layer.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from bench.synthetic import synthetic_bronze_trades
@@ -48,37 +50,57 @@ COPY (
 """
 
 
-def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
-    import duckdb
+_SCRATCH = ("batch_input_{rows}", "batch_lake_{rows}", "duck_spill_{rows}", "duck_bars_{rows}.parquet",
+            "duck_daily_{rows}.parquet")
+DUCKDB_MEMORY_LIMIT = "10GB"  # beside Spark's 8 GiB driver; above it DuckDB spills to its temp directory
 
+
+def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
+    """One row per size; a size that fails is a row with `completed` false and its error, and the next size runs."""
     results = []
     for rows in sizes:
-        source = workdir / f"batch_input_{rows}"
-        synthetic_bronze_trades(spark, rows).write.mode("overwrite").parquet(str(source))
-        lake = Lake(spark, Settings(lake_root=str(workdir / f"batch_lake_{rows}"), spark_master=spark.sparkContext.master))
         row: dict = {"scenario": "batch", "rows": rows}
-        with measured(row, "bronze"):
-            lake.append(BRONZE_TRADES, spark.read.parquet(str(source)))
-        with measured(row, "silver"):
-            silver, rejected = build_silver_trades(lake.read(BRONZE_TRADES))
-            lake.overwrite(SILVER_TRADES, silver)
-        with measured(row, "bars_1m"):
-            bars_written = lake.overwrite(BARS_1M, build_bars_1m(lake.read(SILVER_TRADES))).rows
-        with measured(row, "daily_gold"):
-            daily_written = lake.overwrite(GOLD_TRADE_DAILY, build_trade_daily(lake.read(BARS_1M))).rows
-        row["spark_to_silver_s"] = round(row["bronze_s"] + row["silver_s"], 2)
-        row["spark_total_s"] = round(row["spark_to_silver_s"] + row["bars_1m_s"] + row["daily_gold_s"], 2)
-        row["trades_per_s_to_silver"] = round(rows / row["spark_to_silver_s"])
-        row["jvm_peak_heap_mib"] = jvm_peak_heap_mib(spark)
-        connection = duckdb.connect()
-        connection.execute("SET threads TO 2")
-        with measured(row, "duckdb_total"):
-            connection.execute(DUCKDB_SILVER_AND_BARS.format(source=source, bars=workdir / f"duck_bars_{rows}.parquet",
-                                                             daily=workdir / f"duck_daily_{rows}.parquet"))
-        for name, written in (("bars", bars_written), ("daily", daily_written)):
-            duck = connection.execute(f"SELECT count(*) FROM '{workdir / f'duck_{name}_{rows}.parquet'}'").fetchone()[0]
-            assert duck == written, f"DuckDB built {duck} {name} rows, Spark {written}: the transforms differ"
-        row["bars"], row["daily_bars"] = bars_written, daily_written
-        row["spark_over_duckdb"] = round(row["spark_total_s"] / row["duckdb_total_s"], 2)
-        results.append(row)
+        try:
+            results.append(_one_size(spark, workdir, rows, row) | {"completed": True})
+        except Exception as error:  # noqa: BLE001 - the failure is the result (e.g. out of memory at 100M)
+            results.append(row | {"completed": False, "error": f"{type(error).__name__}: {str(error)[:300]}"})
+        finally:
+            for name in _SCRATCH:  # 100M rows of inputs and tables: free the disk for the next size
+                path = workdir / name.format(rows=rows)
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     return results
+
+
+def _one_size(spark, workdir: Path, rows: int, row: dict) -> dict:
+    import duckdb
+
+    source = workdir / f"batch_input_{rows}"
+    synthetic_bronze_trades(spark, rows).write.mode("overwrite").parquet(str(source))
+    lake = Lake(spark, Settings(lake_root=str(workdir / f"batch_lake_{rows}"), spark_master=spark.sparkContext.master))
+    with measured(row, "bronze"):
+        lake.append(BRONZE_TRADES, spark.read.parquet(str(source)))
+    with measured(row, "silver"):
+        silver, rejected = build_silver_trades(lake.read(BRONZE_TRADES))
+        lake.overwrite(SILVER_TRADES, silver)
+    with measured(row, "bars_1m"):
+        bars_written = lake.overwrite(BARS_1M, build_bars_1m(lake.read(SILVER_TRADES))).rows
+    with measured(row, "daily_gold"):
+        daily_written = lake.overwrite(GOLD_TRADE_DAILY, build_trade_daily(lake.read(BARS_1M))).rows
+    row["spark_to_silver_s"] = round(row["bronze_s"] + row["silver_s"], 2)
+    row["spark_total_s"] = round(row["spark_to_silver_s"] + row["bars_1m_s"] + row["daily_gold_s"], 2)
+    row["trades_per_s_to_silver"] = round(rows / row["spark_to_silver_s"])
+    row["jvm_peak_heap_mib"] = jvm_peak_heap_mib(spark)
+    connection = duckdb.connect()
+    connection.execute("SET threads TO 2")
+    connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    connection.execute(f"SET temp_directory = '{workdir / f'duck_spill_{rows}'}'")
+    with measured(row, "duckdb_total"):
+        connection.execute(DUCKDB_SILVER_AND_BARS.format(source=source, bars=workdir / f"duck_bars_{rows}.parquet",
+                                                         daily=workdir / f"duck_daily_{rows}.parquet"))
+    for name, written in (("bars", bars_written), ("daily", daily_written)):
+        duck = connection.execute(f"SELECT count(*) FROM '{workdir / f'duck_{name}_{rows}.parquet'}'").fetchone()[0]
+        assert duck == written, f"DuckDB built {duck} {name} rows, Spark {written}: the transforms differ"
+    connection.close()
+    row["bars"], row["daily_bars"] = bars_written, daily_written
+    row["spark_over_duckdb"] = round(row["spark_total_s"] / row["duckdb_total_s"], 2)
+    return row

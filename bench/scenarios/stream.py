@@ -1,4 +1,5 @@
-"""Scenario 4: the micro-batch stream at a sustained arrival rate (1k and 5k trades/s by default).
+"""Scenario 4: the micro-batch stream at sustained arrival rates: 5k trades/s for 5 minutes (issue 16's target),
+then higher rates for a minute each until the backlog grows (where it saturates).
 
 A producer thread plays the collector: it stamps Finnhub-shaped trade frames with their receive time
 and sends them to Kafka's finnhub.trades through the collector's own `Publisher` (key: the frame's
@@ -11,8 +12,10 @@ steady state, not JIT warm-up. A trade's delay runs from its receive time to the
 commit holding it returned (`BatchReport.silver_visible_at`; which commit holds which trade is read
 from silver's Delta log: the files each batch's commit added, found by the batch's app transaction).
 The sustained rate is trades in silver over the time from the first send to the last silver commit
-(so a short run understates it: the final drain counts).
-Knobs: PULSELAKE_BENCH_STREAM_SECONDS (default 120), PULSELAKE_BENCH_STREAM_RATES (default 1000,5000).
+(so a short run understates it: the final drain counts). A rate is kept up when the median delay of the
+trades received in the run's last third exceeds that of its first third by at most one mean batch plus
+one trigger interval: a stream that falls behind shows delays that grow for as long as it is fed.
+Knob: PULSELAKE_BENCH_STREAM_PLAN, rate:seconds pairs (default 5000:300,10000:60,20000:60).
 `sizes` (row counts for the batch scenarios) does not apply here.
 """
 
@@ -47,6 +50,7 @@ from lake_schema.trades import SILVER_TRADES
 TRADES_PER_FRAME = 10
 SYMBOLS = [f"S{i:03d}" for i in range(200)]
 DRAIN_TIMEOUT_S = 600
+DEFAULT_PLAN = "5000:300,10000:60,20000:60"
 _PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 
 
@@ -151,10 +155,11 @@ def silver_commits(lake: Lake, app_id: str) -> dict[int, list[str]]:
     return commits
 
 
-def _delays(lake: Lake, reports: list[BatchReport]) -> np.ndarray:
-    """Seconds from each silver trade's receipt to its batch's silver commit, for the batches in `reports`."""
+def _delays(lake: Lake, reports: list[BatchReport]) -> tuple[np.ndarray, np.ndarray]:
+    """(receipt time, seconds from receipt to its batch's silver commit) of each silver trade in `reports`."""
     visible = {r.batch_id + 1: r.silver_visible_at for r in reports if r.silver_visible_at}
     table = Path(lake.uri(SILVER_TRADES).removeprefix("file://"))
+    receipts = []
     delays = []
     for version, files in silver_commits(lake, trades_sink().app_id).items():
         if version not in visible:
@@ -162,8 +167,20 @@ def _delays(lake: Lake, reports: list[BatchReport]) -> np.ndarray:
         for name in files:
             received = pq.read_table(table / name, columns=["received_at"]).column("received_at")
             per_second = _PER_SECOND[received.type.unit]  # INT96 reads as ns, TIMESTAMP_MICROS as us (UTC both)
-            delays.append(visible[version] - received.cast("int64").to_numpy(zero_copy_only=False) / per_second)
-    return np.concatenate(delays) if delays else np.array([])
+            receipts.append(received.cast("int64").to_numpy(zero_copy_only=False) / per_second)
+            delays.append(visible[version] - receipts[-1])
+    if not delays:
+        return np.array([]), np.array([])
+    return np.concatenate(receipts), np.concatenate(delays)
+
+
+def delay_growth(receipts: np.ndarray, delays: np.ndarray, started: float, stopped: float) -> float | None:
+    """Median delay of the trades received in the run's last third minus that of its first third."""
+    third = (stopped - started) / 3
+    first, last = delays[receipts < started + third], delays[receipts >= stopped - third]
+    if not first.size or not last.size:
+        return None
+    return round(float(np.median(last) - np.median(first)), 2)
 
 
 def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trigger_s: float) -> dict:
@@ -179,12 +196,14 @@ def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trig
     finally:
         stream.stop()
     reports = reports[warm:]
-    delays = _delays(lake, reports)
+    receipts, delays = _delays(lake, reports)
     visible_at = [r.silver_visible_at for r in reports if r.silver_visible_at]
     last_commit = max(visible_at) if visible_at else float("nan")
     in_silver = sum(r.tables.get(SILVER_TRADES.name, 0) for r in reports)
     quarantined = sum(r.tables.get(QUARANTINE.name, 0) for r in reports)  # e.g. identical prints in two frames
     batch_seconds = [r.seconds for r in reports if r.records]
+    growth = delay_growth(receipts, delays, producer.started_at, producer.stopped_at) if delays.size else None
+    batch_mean = float(np.mean(batch_seconds)) if batch_seconds else 0.0
     steps: dict[str, list[float]] = {}
     for r in reports:
         for step, step_s in r.step_seconds.items():
@@ -200,8 +219,12 @@ def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trig
         "delay_p50_s": round(float(np.percentile(delays, 50)), 2) if delays.size else None,
         "delay_p95_s": round(float(np.percentile(delays, 95)), 2) if delays.size else None,
         "delay_max_s": round(float(delays.max()), 2) if delays.size else None,
+        "delay_growth_s": growth,
+        "keeps_up": growth is not None and growth <= batch_mean + trigger_s,
+        "producer_trades_per_s": round(producer.trades / (producer.stopped_at - producer.started_at)),
         "batches": len(batch_seconds),
-        "batch_mean_s": round(float(np.mean(batch_seconds)), 2) if batch_seconds else None,
+        "batch_mean_s": round(batch_mean, 2) if batch_seconds else None,
+        "batch_p95_s": round(float(np.percentile(batch_seconds, 95)), 2) if batch_seconds else None,
         "batch_max_s": round(float(np.max(batch_seconds)), 2) if batch_seconds else None,
         "mean_step_s": ", ".join(f"{step} {np.mean(v):.2f}" for step, v in steps.items()),  # where a batch's time goes
         "producer_max_delivery_s": producer.publish.get("max_delivery_s"),
@@ -209,13 +232,23 @@ def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trig
     }
 
 
+def parse_plan(text: str) -> list[tuple[int, float]]:
+    """"5000:300,10000:60" -> [(5000, 300.0), (10000, 60.0)]: trades/s and seconds to feed them."""
+    try:
+        plan = [(int(rate), float(seconds)) for rate, seconds in (pair.split(":") for pair in text.split(","))]
+    except ValueError:
+        raise ValueError(f"PULSELAKE_BENCH_STREAM_PLAN={text!r}: expected rate:seconds pairs, e.g. {DEFAULT_PLAN}")
+    if not plan or any(rate <= 0 or seconds <= 0 for rate, seconds in plan):
+        raise ValueError(f"PULSELAKE_BENCH_STREAM_PLAN={text!r}: rates and seconds must be positive")
+    return plan
+
+
 def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
-    seconds = float(os.environ.get("PULSELAKE_BENCH_STREAM_SECONDS", "120"))
-    rates = [int(r) for r in os.environ.get("PULSELAKE_BENCH_STREAM_RATES", "1000,5000").split(",")]
+    plan = parse_plan(os.environ.get("PULSELAKE_BENCH_STREAM_PLAN", DEFAULT_PLAN))
     trigger_s = float(os.environ.get("PULSELAKE_BENCH_STREAM_TRIGGER", "1"))
     results = []
     with kafka_for_bench(workdir) as local:
-        for rate in rates:
+        for rate, seconds in plan:
             with _topics_of_its_own(f"bench{rate}." if local else None) as settings:
                 lake = Lake(spark, Settings(lake_root=str(workdir / f"stream_{rate}"),
                                             spark_master=spark.sparkContext.master))

@@ -43,6 +43,9 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # VACUUM lists the table folder in a job of this many tasks (Spark's default: 10,000, which cost
         # 80 s per VACUUM of a small table on 2 cores).
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(settings.spark_shuffle_partitions),
+        # No .crc checksum file after each commit: computing it cost about a quarter of a stream batch's time on
+        # 2 cores (5k trades, four commits: 23 s -> 18 s, measured); readers rebuild the state from the log.
+        "spark.databricks.delta.writeChecksumFile.enabled": "false",
         # Delta: a bounded number of files per write, and statistics on every file so reads skip by min/max.
         "spark.databricks.delta.optimizeWrite.enabled": "false",
         "spark.sql.files.maxRecordsPerFile": str(settings.target_file_rows),
