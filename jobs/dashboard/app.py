@@ -167,8 +167,8 @@ def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, la
         cols[2].metric("Predicts", str(latest.target_date))
         cols[3].metric("Model", str(latest.model_version).split("-")[0], help=str(latest.model_version))
         if latest.flagged:
-            st.error(f"FLAGGED: the model did NOT beat the random walk out of sample — treat this prediction as "
-                     f"noise." + (f" ({latest.flag_reason})" if latest.flag_reason else ""))
+            st.error("FLAGGED: the model did NOT beat the random walk out of sample — treat this prediction as "
+                     "noise." + (f" ({latest.flag_reason})" if latest.flag_reason else ""))
         else:
             st.success("The model beat the random walk out of sample (see the leaderboard below).")
     st.altair_chart(alt.layer(*layers).properties(height=320), use_container_width=True)

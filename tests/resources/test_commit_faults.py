@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import time
 from datetime import date, timedelta
 from pathlib import Path
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from jobs.resources.lake import Lake
 from tests.resources.faults import (
     commit_info,
     data_files,

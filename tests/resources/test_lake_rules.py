@@ -135,7 +135,8 @@ def test_every_rule_has_a_fixture(spark):
             assert rules[:1] == [rule], f"{spec.name}: the change for {rule} breaks {rules}"
 
 
-def _write_case(spec: TableSpec, operation: str):
+def _write_case(spec: TableSpec):
+    """(a good row, the same row breaking the spec's first rule, that rule's name)."""
     data = fixture(spec)
     good = data["good"]
     first = quarantine_rules(spec)[0]
@@ -200,7 +201,7 @@ def test_every_write_quarantines_rows_breaking_a_rule(lake, spark, spec, operati
 
 def test_a_write_whose_txn_is_applied_skips_the_rules_too(lake, spark):
     spec = RULED[0]
-    good, bad, _ = _write_case(spec, "append")
+    good, bad, _ = _write_case(spec)
     df = frame(spark, spec, [good, bad])
     assert lake.append(spec, df, txn=Txn("rules-test", 1)).quarantined
     lake.overwrite(QUARANTINE, lake.read(QUARANTINE).limit(0))  # a skipped write must not refill it
@@ -211,7 +212,7 @@ def test_a_write_whose_txn_is_applied_skips_the_rules_too(lake, spark):
 def test_a_clean_write_leaves_the_quarantine_alone(lake, spark):
     """A step that splits its own rejects into the same batch names keeps them: nothing failing writes nothing."""
     spec = RULED[0]
-    good, bad, first = _write_case(spec, "append")
+    good, bad, first = _write_case(spec)
     lake.append(spec, frame(spark, spec, [good, bad]))
     before = lake.version(QUARANTINE)
     result = lake.append(spec, frame(spark, spec, [rekeyed(spec, good, "more")]))
