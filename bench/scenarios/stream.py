@@ -205,6 +205,7 @@ def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trig
     batch_seconds = [r.seconds for r in reports if r.records]
     growth = delay_growth(receipts, delays, producer.started_at, producer.stopped_at) if delays.size else None
     batch_mean = float(np.mean(batch_seconds)) if batch_seconds else 0.0
+    busy = sum(batch_seconds)
     steps: dict[str, list[float]] = {}
     for r in reports:
         for step, step_s in r.step_seconds.items():
@@ -221,8 +222,8 @@ def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trig
         "delay_p95_s": round(float(np.percentile(delays, 95)), 2) if delays.size else None,
         "delay_max_s": round(float(delays.max()), 2) if delays.size else None,
         "delay_growth_s": growth,
-        "busy_s": round(sum(batch_seconds), 1),
-        "keeps_up": keeps_up(sum(batch_seconds), seconds, batch_mean),
+        "busy_s": round(busy, 1),
+        "keeps_up": keeps_up(busy, seconds, batch_mean),
         "producer_trades_per_s": round(producer.trades / (producer.stopped_at - producer.started_at)),
         "batches": len(batch_seconds),
         "batch_mean_s": round(batch_mean, 2) if batch_seconds else None,
