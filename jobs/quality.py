@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -85,7 +86,7 @@ def to_quarantine(
         F.lit(target.name).alias("target_table"),
         F.col(reason).alias("reason"),
         optional(detail, "string").alias("detail"),
-        (record_key if record_key is not None else F.lit(None).cast("string")).alias("record_key"),
+        (record_key if record_key is not None else F.lit(None)).cast("string").alias("record_key"),
         F.to_json(F.struct(*[F.col(c) for c in columns])).alias("record"),
         optional("source_file", "string").alias("source_file"),
         optional("line_number", "bigint").alias("line_number"),
@@ -108,35 +109,42 @@ class RuleSplit:
     rejects: DataFrame | None = None  # shaped for bronze.quarantine; None when no row failed
     batches: tuple[str, ...] = ()  # the quarantine batches `rejects` fill
     counts: dict[str, int] = field(default_factory=dict)  # reason -> rejected rows
+    held: DataFrame | None = None  # the evaluated frame both sides read from; `release` frees it
+
+    def release(self) -> None:
+        """Free the evaluated frame once both sides are written."""
+        if self.held is not None:
+            self.held.unpersist()
 
 
 def enforce_rules(df: DataFrame, spec: TableSpec) -> RuleSplit:
     """Split `df` by `spec`'s quarantine rules so no writer can skip them (Lake calls this on every write).
 
-    Costs one `isEmpty()` probe when no row fails: a pass over `df` that stops at the first rejected row,
-    cheap when the caller cached `df`. Only when a row fails does it tally the rejects (one more pass).
+    `df` is evaluated once: its rows, flagged with the first rule each breaks, are persisted while one
+    aggregation tallies the rejects per batch and reason; both sides are then written from that copy, so an
+    expensive plan (silver's dedupe) is not computed again for the write. The caller calls `release` after.
     Batches are "<table>__<partition value>", as `quarantine_batches` names them, so a step's own rejects
     and the lake's share a partition's batch; "<table>__all" for an unpartitioned table, "<table>__null"
     for a NULL partition value."""
     if not has_quarantine_rules(spec):
         return RuleSplit(df)
-    passed, failed = split_by_rules(df, spec, reason=_LAKE_REASON, detail=_LAKE_DETAIL)
-    if failed.isEmpty():
-        return RuleSplit(passed)
+    flagged = df.withColumn(_LAKE_REASON, first_failed_rule(spec)).persist(StorageLevel.MEMORY_AND_DISK)
     partition = spec.partition_by[0] if spec.partition_by else None
-    batch = F.coalesce(F.col(partition).cast("string"), F.lit("null")) if partition else F.lit("all")
+    value = F.coalesce(F.col(partition).cast("string"), F.lit("null")) if partition else F.lit("all")
+    batch = F.concat(F.lit(f"{spec.name}__"), value)  # as to_quarantine names it
+    tally = flagged.groupBy(batch.alias("batch"), F.col(_LAKE_REASON).alias("reason")).count().collect()
+    passed = flagged.where(F.col(_LAKE_REASON).isNull()).drop(_LAKE_REASON)
+    failed_rows = [row for row in tally if row["reason"] is not None]
+    if not failed_rows:
+        return RuleSplit(passed, held=flagged)
+    failed = flagged.where(F.col(_LAKE_REASON).isNotNull()).withColumn(_LAKE_DETAIL, _rule_text(spec, _LAKE_REASON))
     key = F.concat_ws(":", *[F.col(k).cast("string") for k in spec.merge_key]) if spec.merge_key else None
-    rejects = to_quarantine(failed, target=spec, batch=batch,
-                            record_columns=[c for c in spec.column_names if c in df.columns],
+    rejects = to_quarantine(failed, target=spec, batch=value, record_columns=[c for c in spec.column_names if c in df.columns],
                             record_key=key, reason=_LAKE_REASON, detail=_LAKE_DETAIL)
-    batches: set[str] = set()
     counts: dict[str, int] = {}
-    for row in rejects.groupBy("quarantine_batch", "reason").count().collect():
-        batches.add(row["quarantine_batch"])
+    for row in failed_rows:
         counts[row["reason"]] = counts.get(row["reason"], 0) + row["count"]
-    if not counts:  # a frame that changed between the probe and the tally: nothing to quarantine after all
-        return RuleSplit(passed)
-    return RuleSplit(passed, rejects, tuple(sorted(batches)), counts)
+    return RuleSplit(passed, rejects, tuple(sorted({row["batch"] for row in failed_rows})), counts, held=flagged)
 
 
 # Times every reader of the lake can hold (Python's datetime ends with year 9999): [1970-01-01, 9999-12-31).

@@ -24,7 +24,8 @@ SILVER_TRADES = TableSpec(
     name="silver.trades",
     description="Validated trades, deduplicated across re-sent frames, one row per distinct trade.",
     columns=(
-        Column("trade_key", "string", False, "hash of symbol, time, price, volume and conditions"),
+        Column("trade_key", "long", False, "64-bit hash (xxhash64) of symbol, time, price, volume, conditions and "
+               "the position among identical prints of one record"),
         Column("symbol", "string", False),
         Column("price", "double", False),
         Column("volume", "double", False),

@@ -1,8 +1,9 @@
 """Scenario 1: synthetic trades through bronze -> silver -> 1-minute bars -> daily gold, Spark vs DuckDB.
 
 Both engines start from the same Parquet input (already-parsed trades: frame parsing is timed by the
-stream scenario) and apply the same rules: drop bad prices, deduplicate re-sent trades, build OHLCV
-bars, roll them up to one row per symbol and day. Spark writes every layer as a Delta table through
+stream scenario) and apply the same rules: drop bad prices, deduplicate re-sent trades (by content and position
+among a record's identical prints, keyed by a 64-bit hash), build OHLCV bars, roll them up to one row per symbol
+and day. Spark writes every layer as a Delta table through
 the lake; DuckDB keeps silver in memory (spilling past its memory limit) and writes bars and daily bars as Parquet.
 Sizes run 1M, 10M and 100M by default: the curve of time and peak memory per layer.
 """
@@ -22,16 +23,17 @@ from lake_schema.trades import BARS_1M, BRONZE_TRADES, GOLD_TRADE_DAILY, SILVER_
 
 DUCKDB_SILVER_AND_BARS = """
 CREATE OR REPLACE TABLE silver AS
-WITH keyed AS (
-  SELECT *, sha256(concat_ws('|', symbol, CAST(epoch_us(trade_ts) AS VARCHAR), CAST(price AS VARCHAR),
-                   CAST(volume AS VARCHAR), array_to_string(conditions, ','),
-                   CAST(row_number() OVER (PARTITION BY kafka_topic, kafka_partition, kafka_offset, symbol, trade_ts, price, volume, conditions
-                                           ORDER BY record_id) AS VARCHAR))) AS trade_key
+WITH numbered AS (
+  SELECT *, row_number() OVER (PARTITION BY symbol, trade_ts, price, volume, coalesce(conditions, []), kafka_topic,
+                                            kafka_partition, kafka_offset ORDER BY record_id) AS occurrence
   FROM read_parquet('{source}/*.parquet')
   WHERE price > 0 AND volume >= 0 AND trade_ts <= received_at + INTERVAL 5 SECOND
 )
-SELECT * EXCLUDE (copy) FROM (
-  SELECT *, row_number() OVER (PARTITION BY trade_key ORDER BY received_at, kafka_topic, kafka_partition, kafka_offset, record_id) AS copy FROM keyed
+SELECT * EXCLUDE (copy, occurrence) FROM (
+  SELECT *, hash(symbol, trade_ts, price, volume, coalesce(conditions, []), occurrence) AS trade_key,
+         row_number() OVER (PARTITION BY symbol, trade_ts, price, volume, coalesce(conditions, []), occurrence
+                            ORDER BY received_at, kafka_topic, kafka_partition, kafka_offset, record_id) AS copy
+  FROM numbered
 ) WHERE copy = 1;
 COPY (
   SELECT symbol, date_trunc('minute', trade_ts) AS minute_start,

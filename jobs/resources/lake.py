@@ -171,12 +171,18 @@ class Lake:
 
     def _check_schema(self, spec: TableSpec) -> None:
         """A table on disk must have exactly the spec's columns: a clear error beats a confusing write failure."""
-        on_disk = SparkDeltaTable.forPath(self.spark, self.uri(spec)).toDF().columns
-        missing = [c for c in spec.column_names if c not in on_disk]
-        extra = [c for c in on_disk if c not in spec.column_names]
+        on_disk = {f.name: f.dataType.simpleString() for f in SparkDeltaTable.forPath(self.spark, self.uri(spec)).toDF().schema}
+        declared = {f.name: f.dataType.simpleString() for f in StructType.fromDDL(spec.spark_ddl())}
+        missing = [c for c in declared if c not in on_disk]
+        extra = [c for c in on_disk if c not in declared]
         if missing or extra:
             raise ValueError(f"the table at {self.uri(spec)} disagrees with lake_schema {spec.name}: it lacks columns "
                              f"{missing} and has undeclared columns {extra}")
+        retyped = [f"{c} is {on_disk[c]} there, {declared[c]} in lake_schema" for c in declared if on_disk[c] != declared[c]]
+        if retyped:
+            raise ValueError(f"the table at {self.uri(spec)} disagrees with lake_schema {spec.name}: "
+                             f"{'; '.join(retyped)}. Rebuild it from its sources (drop the table's folder and rerun "
+                             "the steps that write it).")
 
     def exists(self, spec: TableSpec) -> bool:
         return DeltaTable.is_deltatable(self.uri(spec), storage_options=self._storage_options())
@@ -265,8 +271,11 @@ class Lake:
         split = self._split(spec, df, txn)
         if split is None:
             return CommitResult(spec.name, "append", None, 0, skipped=True)
-        self._quarantine(split)
-        result = self._retrying(spec, "append", lambda: self._write(spec, split.passed, "append", None, txn, token))
+        try:
+            self._quarantine(split)
+            result = self._retrying(spec, "append", lambda: self._write(spec, split.passed, "append", None, txn, token))
+        finally:
+            split.release()
         return replace(result, quarantined=split.counts)
 
     def overwrite(
@@ -279,9 +288,13 @@ class Lake:
         split = self._split(spec, df, txn)
         if split is None:
             return CommitResult(spec.name, "overwrite", None, 0, skipped=True)
-        self._quarantine(split)
-        result = self._retrying(spec, "overwrite", lambda: self._write(spec, split.passed, "overwrite", where_list, txn),
-                                replannable=lambda: not self._reads_table(df, spec))
+        try:
+            self._quarantine(split)
+            result = self._retrying(spec, "overwrite",
+                                    lambda: self._write(spec, split.passed, "overwrite", where_list, txn),
+                                    replannable=lambda: not self._reads_table(df, spec))
+        finally:
+            split.release()
         return replace(result, quarantined=split.counts)
 
     def merge(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
@@ -294,21 +307,24 @@ class Lake:
         if self._skip(spec, txn):
             return CommitResult(spec.name, "merge", None, 0, skipped=True)
         split = self._rules(spec, df)
-        source = self._conform(spec, split.passed)
-        duplicated = source.groupBy(*key).count().where("count > 1").limit(1).collect()
-        if duplicated:
-            raise ValueError(f"merge into {spec.name}: the source repeats key {duplicated[0].asDict()}")
-        self._quarantine(split)
-        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
-        # Naming the touched partitions lets Delta skip the others and lets merges into disjoint
-        # partitions commit side by side instead of conflicting.
-        pruned = [p for p in spec.partition_by if p not in key]
-        for column in pruned:
-            touched = [row[0] for row in source.select(column).distinct().collect()]
-            if not touched:
-                return CommitResult(spec.name, "merge", None, 0, skipped=True, quarantined=split.counts)
-            condition += " AND " + filters_to_sql([(column, "in", touched)], alias="t")
-        result = self._retrying(spec, "merge", lambda: self._merge_once(spec, source, condition, txn))
+        try:
+            source = self._conform(spec, split.passed)
+            duplicated = source.groupBy(*key).count().where("count > 1").limit(1).collect()
+            if duplicated:
+                raise ValueError(f"merge into {spec.name}: the source repeats key {duplicated[0].asDict()}")
+            self._quarantine(split)
+            condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+            # Naming the touched partitions lets Delta skip the others and lets merges into disjoint
+            # partitions commit side by side instead of conflicting.
+            pruned = [p for p in spec.partition_by if p not in key]
+            for column in pruned:
+                touched = [row[0] for row in source.select(column).distinct().collect()]
+                if not touched:
+                    return CommitResult(spec.name, "merge", None, 0, skipped=True, quarantined=split.counts)
+                condition += " AND " + filters_to_sql([(column, "in", touched)], alias="t")
+            result = self._retrying(spec, "merge", lambda: self._merge_once(spec, source, condition, txn))
+        finally:
+            split.release()
         return replace(result, quarantined=split.counts)
 
     def _merge_once(self, spec: TableSpec, source: DataFrame, condition: str, txn: Txn | None) -> CommitResult:
@@ -356,9 +372,14 @@ class Lake:
         return self._result_of(spec, mode, token)
 
     def find_commit(self, spec: TableSpec, token: str, depth: int = _HISTORY_DEPTH) -> dict | None:
-        """The commit (Delta commitInfo) whose userMetadata is `token`, among the newest `depth`."""
-        history = DeltaTable(self.uri(spec), storage_options=self._storage_options()).history(depth)
-        return next((entry for entry in history if entry.get("userMetadata") == token), None)
+        """The commit (Delta commitInfo) whose userMetadata is `token`, among the newest `depth`. A writer's
+        own commit is almost always the newest, so that one is read first and the rest only if it is not."""
+        table = DeltaTable(self.uri(spec), storage_options=self._storage_options())
+        for limit in (1, depth):
+            commit = next((entry for entry in table.history(limit) if entry.get("userMetadata") == token), None)
+            if commit is not None:
+                return commit
+        return None
 
     def _result_of(self, spec: TableSpec, operation: str, token: str) -> CommitResult:
         commit = self.find_commit(spec, token)

@@ -19,32 +19,38 @@ from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
 _CONTENT = ("symbol", "trade_ts", "price", "volume", "conditions")
 
 
-def trade_key() -> F.Column:
-    occurrence = F.row_number().over(
-        Window.partitionBy(*KAFKA_COLUMNS, *_CONTENT).orderBy("record_id")
-    )
-    return F.sha2(
-        F.concat_ws(
-            "|", "symbol", F.unix_micros("trade_ts").cast("string"), F.col("price").cast("string"),
-            F.col("volume").cast("string"), F.array_join(F.coalesce("conditions", F.array()), ","),
-            occurrence.cast("string"),
-        ),
-        256,
-    )
+def _content() -> list[F.Column]:
+    """A trade's content; missing conditions count as none, so a frame that omits them repeats one that sent []."""
+    return [F.col(c) for c in _CONTENT[:-1]] + [F.coalesce("conditions", F.array().cast("array<string>"))]
+
+
+def trade_key(occurrence: F.Column) -> F.Column:
+    """A fixed-width 64-bit key over a trade's content and its `occurrence` among identical prints of its record.
+    No cryptographic hash is needed: dedupe compares the content itself, and the key only names the trade."""
+    return F.xxhash64(*_content(), occurrence)
 
 
 def build_silver_trades(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Return (silver trades, rejected bronze rows with `reason` and `detail`)."""
-    trades = bronze.select(*BRONZE_TRADES.column_names).withColumn("trade_key", trade_key())
+    """Return (silver trades, rejected bronze rows with `reason` and `detail`).
+
+    One shuffle: rows are hashed by their content, and both windows (a record's identical prints, then the copies
+    of one trade across records) partition by that hash first, so each finds every row it compares in place.
+    The windows still compare the content itself: a hash collision cannot merge two trades."""
+    trades = bronze.select(*BRONZE_TRADES.column_names).withColumn("_content", F.xxhash64(*_content()))
+    trades = trades.repartition("_content")
+    same_print = Window.partitionBy("_content", *_content(), *KAFKA_COLUMNS).orderBy("record_id")
+    trades = trades.withColumn("_occurrence", F.row_number().over(same_print))
+    trades = trades.withColumn("trade_key", trade_key(F.col("_occurrence")))
     passed, broken = split_by_rules(trades, SILVER_TRADES)
-    first = Window.partitionBy("trade_key").orderBy("received_at", *KAFKA_COLUMNS, "record_id")
+    first = Window.partitionBy("_content", *_content(), "_occurrence").orderBy("received_at", *KAFKA_COLUMNS, "record_id")
     ranked = passed.withColumn("_copy", F.row_number().over(first))
-    repeats = ranked.where(F.col("_copy") > 1).drop("_copy").select(
-        *trades.columns, F.lit("duplicate_record").alias(REASON),
+    columns = [*BRONZE_TRADES.column_names, "trade_key"]
+    repeats = ranked.where(F.col("_copy") > 1).select(
+        *columns, F.lit("duplicate_record").alias(REASON),
         F.lit("the same trade arrived again in a later frame").alias(DETAIL),
     )
     silver = ranked.where(F.col("_copy") == 1).select(*SILVER_TRADES.column_names)
-    rejected = broken.select(*trades.columns, REASON, DETAIL).unionByName(repeats)
+    rejected = broken.select(*columns, REASON, DETAIL).unionByName(repeats)
     return silver, rejected
 
 

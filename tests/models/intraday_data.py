@@ -23,7 +23,7 @@ def replay_trades(days: list[date], symbols: list[str] = SYMBOLS, trades_per_day
     for day in days:
         for n, t in enumerate(day_trades(symbols, day, trades_per_day)):
             ts = pd.Timestamp(t.t_ms, unit="ms", tz="UTC").to_pydatetime()
-            rows.append({"trade_key": f"{day}-{n}", "symbol": t.symbol, "price": t.price, "volume": float(t.volume),
+            rows.append({"trade_key": day.toordinal() * 1_000_000 + n, "symbol": t.symbol, "price": t.price, "volume": float(t.volume),
                          "trade_ts": ts, "conditions": list(t.conditions), "received_at": ts, "trade_date": day})
     frame = pd.DataFrame(rows)
     frame["trade_ts"] = pd.to_datetime(frame["trade_ts"], utc=True)

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from jobs.resources.lake import Txn
+from jobs.resources.lake import Lake, Txn
 from lake_schema.spec import Column, TableSpec
 
 EVENTS = TableSpec(
@@ -129,6 +129,10 @@ def test_a_table_on_disk_that_disagrees_with_lake_schema_is_refused(lake, spark)
     wider = TableSpec(EVENTS.name, "", (*EVENTS.columns, Column("extra", "string")), EVENTS.partition_by, EVENTS.merge_key)
     with pytest.raises(ValueError, match="lacks columns \\['extra'\\]"):
         lake.ensure(wider)
+    retyped = TableSpec(EVENTS.name, "", tuple(Column(c.name, "long") if c.name == "amount" else c for c in EVENTS.columns),
+                        EVENTS.partition_by, EVENTS.merge_key)
+    with pytest.raises(ValueError, match="amount is double there, bigint in lake_schema. Rebuild it"):
+        Lake(spark, lake.settings).ensure(retyped)
 
 
 def test_row_filters_skip_files_their_statistics_rule_out(lake, spark):

@@ -10,6 +10,7 @@ says which table or rule lacks one.
 from __future__ import annotations
 
 import json
+import zlib
 from collections import Counter
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -63,8 +64,11 @@ def frame(spark, spec: TableSpec, rows: list[dict]):
 
 
 def rekeyed(spec: TableSpec, row: dict, suffix: str) -> dict:
-    """`row` under another merge key (a suffix on its first string key column), so it is a different record."""
-    column = next(c for c in spec.merge_key if spec.column(c).type == "string")
+    """`row` under another merge key (a suffix on its first string key column, or a number derived from the suffix
+    added to its first integer one), so it is a different record."""
+    column = next(c for c in spec.merge_key if spec.column(c).type in ("string", "long"))
+    if spec.column(column).type == "long":
+        return {**row, column: row[column] + zlib.crc32(suffix.encode())}
     return {**row, column: f"{row[column]}-{suffix}"}
 
 

@@ -24,7 +24,7 @@ def _random_trades(seed: int = 3, rows: int = 4_000) -> pd.DataFrame:
         "volume": rng.choice([0, 1, 5, 100], rows).astype(float),
         "trade_ts": pd.to_datetime(stamps, utc=True),
     })
-    frame["trade_key"] = [f"k{i:05d}" for i in range(rows)]
+    frame["trade_key"] = list(range(rows))
     frame["trade_date"] = frame["trade_ts"].dt.date
     return frame
 
