@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.resources.lake import CommitResult, Lake, Txn
@@ -17,9 +17,13 @@ from lake_schema.prices import DAILY_BAR_LINES
 
 
 def read_lines(spark: SparkSession, bar_file: BarFile, sha256: str, landed_at: datetime, ingest_date: date) -> DataFrame:
-    """The file's lines with 1-based line numbers (gzip files are read whole, in order)."""
-    text = spark.read.text(str(bar_file.path))
-    numbered = text.rdd.zipWithIndex().map(lambda pair: (pair[0][0], pair[1] + 1)).toDF("line STRING, line_number BIGINT")
+    """The file's lines with 1-based line numbers, counted in the JVM: a split's lines in read order, the splits in
+    file order (their byte offset; a gzip file is one split)."""
+    text = spark.read.text(str(bar_file.path)).select(
+        F.col("value").alias("line"), F.col("_metadata.file_block_start").alias("_split"),
+        F.monotonically_increasing_id().alias("_read"),
+    )
+    numbered = text.withColumn("line_number", F.row_number().over(Window.orderBy("_split", "_read")).cast("bigint"))
     return numbered.select(
         F.lit(bar_file.source).alias("source"),
         F.lit(bar_file.file_name).alias("source_file"),

@@ -57,6 +57,7 @@ from delta.exceptions import (
 )
 from delta.tables import DeltaTable as SparkDeltaTable
 from deltalake import DeltaTable
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
@@ -249,10 +250,7 @@ class Lake:
         if not self.exists(spec):
             return schema.empty_table().to_pandas()
         table = DeltaTable(self.uri(spec), storage_options=self._storage_options())
-        actions = self._add_actions(table)
-        if where and actions.num_rows:
-            partitions = pa.table({name: actions.column(f"partition.{name}") for name in spec.partition_by})
-            actions = actions.filter(pc.fill_null(_matches(partitions, where), False))
+        actions = self._files(table, spec, where)
         counts = actions.column("num_records") if actions.num_rows else pa.array([], pa.int64())
         rows = max_rows + 1 if counts.null_count else int(pc.sum(counts).as_py() or 0)  # no stats: not provably small
         if rows > max_rows:
@@ -470,6 +468,14 @@ class Lake:
     def _add_actions(table: DeltaTable) -> pa.Table:
         return pa.table(table.get_add_actions(flatten=True))
 
+    def _files(self, table: DeltaTable, spec: TableSpec, where: Sequence[PartitionFilter] | None) -> pa.Table:
+        """The live files of `table` (its add actions), cut to the partitions `where` selects."""
+        actions = self._add_actions(table)
+        if where and actions.num_rows:
+            partitions = pa.table({name: actions.column(f"partition.{name}") for name in spec.partition_by})
+            actions = actions.filter(pc.fill_null(_matches(partitions, where), False))
+        return actions
+
     def _skip(self, spec: TableSpec, txn: Txn | None) -> bool:
         return txn is not None and (self.txn_version(spec, txn.app_id) or 0) >= txn.version
 
@@ -496,12 +502,22 @@ class Lake:
 
     def replace_quarantine(self, rejects: DataFrame, batches: list[str]) -> dict[str, int]:
         """Replace these quarantine batches with `rejects` (so reruns never pile up rejects); the rows now held
-        per reason."""
+        per reason. `rejects` is evaluated once; when it is empty and the batches hold nothing, no commit is made."""
         where = [("quarantine_batch", "in", batches)]
-        if not self.overwrite(QUARANTINE, rejects, where=where).rows:
-            return {}
-        counts = self.read(QUARANTINE, where=where).groupBy("reason").count().collect()
-        return {row["reason"]: row["count"] for row in counts}
+        held = rejects.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            counts = {row["reason"]: row["count"] for row in held.groupBy("reason").count().collect()}
+            if counts or self._holds_rows(QUARANTINE, where):
+                self.overwrite(QUARANTINE, held, where=where)
+        finally:
+            held.unpersist()
+        return counts
+
+    def _holds_rows(self, spec: TableSpec, where: Sequence[PartitionFilter]) -> bool:
+        """Whether the partitions `where` selects have any file, from the Delta log (no Spark job)."""
+        if not self.exists(spec):
+            return False
+        return self._files(DeltaTable(self.uri(spec), storage_options=self._storage_options()), spec, where).num_rows > 0
 
     def _quarantine(self, split: RuleSplit) -> None:
         """Replace the rejects' quarantine batches, so a rerun replaces them instead of adding them again.

@@ -63,6 +63,9 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_nothing_is_lost(lake):
     # 20 data lines in, every one accounted for: silver or quarantine.
     data_lines = lake.read(DAILY_BAR_LINES).where("line_number > 1").count()
     assert data_lines == 20 == silver.count() + sum(EXPECTED_QUARANTINE.values())
+    # Each landed line carries its own 1-based number in the file.
+    landed = {r.line_number: r.line for r in lake.read(DAILY_BAR_LINES).select("line_number", "line").collect()}
+    assert landed == dict(enumerate(bar_file("bars_with_problems.csv").path.read_text().splitlines(), start=1))
     # The run reports the counts it quarantined and the rows it kept with a warning.
     reported = {}
     for report in reports:
