@@ -42,7 +42,7 @@ def split_by_rules(df: DataFrame, spec: TableSpec, reason: str = REASON,
     """Return (rows passing every quarantine rule, rows failing one with `reason`/`detail`)."""
     flagged = df.withColumn(reason, first_failed_rule(spec))
     passed = flagged.where(F.col(reason).isNull()).drop(reason)
-    failed = flagged.where(F.col(reason).isNotNull()).withColumn(detail, _rule_text(spec, reason))
+    failed = flagged.where(F.col(reason).isNotNull()).withColumn(detail, rule_text(spec, reason))
     return passed, failed
 
 
@@ -57,7 +57,8 @@ def warning_counts(df: DataFrame, spec: TableSpec) -> dict[str, int]:
     return {r.name: int(row[r.name] or 0) for r in rules}
 
 
-def _rule_text(spec: TableSpec, reason: str = REASON) -> Column:
+def rule_text(spec: TableSpec, reason: str = REASON) -> Column:
+    """The description and condition of the rule named in column `reason` (NULL for any other value)."""
     expr = F.lit(None).cast("string")
     for rule in spec.rules:
         expr = F.when(F.col(reason) == rule.name, F.lit(f"{rule.description} ({rule.condition})")).otherwise(expr)
@@ -137,7 +138,7 @@ def enforce_rules(df: DataFrame, spec: TableSpec) -> RuleSplit:
     failed_rows = [row for row in tally if row["reason"] is not None]
     if not failed_rows:
         return RuleSplit(passed, held=flagged)
-    failed = flagged.where(F.col(_LAKE_REASON).isNotNull()).withColumn(_LAKE_DETAIL, _rule_text(spec, _LAKE_REASON))
+    failed = flagged.where(F.col(_LAKE_REASON).isNotNull()).withColumn(_LAKE_DETAIL, rule_text(spec, _LAKE_REASON))
     key = F.concat_ws(":", *[F.col(k).cast("string") for k in spec.merge_key]) if spec.merge_key else None
     rejects = to_quarantine(failed, target=spec, batch=value, record_columns=[c for c in spec.column_names if c in df.columns],
                             record_key=key, reason=_LAKE_REASON, detail=_LAKE_DETAIL)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
+from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
@@ -23,7 +24,7 @@ from jobs.resources.kafka import get_kafka_settings
 from jobs.steps import StepReport, timed
 from jobs.trades.bars import rebuild_bars_day
 from jobs.trades.gold import rebuild_trade_daily_day
-from jobs.trades.silver import build_silver_trades
+from jobs.trades.silver import judge_trades, split_judged
 from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
 from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS, replay_days
 
@@ -78,13 +79,16 @@ def silver_trades(lake: Lake, window: Window) -> StepReport:
     built = 0
     for day, txn in grown_partitions(lake, closed, "trade_date", SILVER_TRADES, report.skipped):
         where = [("trade_date", "=", day)]
-        silver, rejected = build_silver_trades(lake.read(BRONZE_TRADES, where=where))
-        batches = quarantine_batches(SILVER_TRADES, [day])
-        quarantine = to_quarantine(rejected, target=SILVER_TRADES, batch=F.col("trade_date"),
-                                   record_columns=[c for c in BRONZE_TRADES.column_names],
-                                   record_key=F.col("record_id"))
-        report.add_quarantine(lake.replace_quarantine(quarantine, batches))
-        report.add_written(lake.overwrite(SILVER_TRADES, silver, where=where, txn=txn))
+        judged = judge_trades(lake.read(BRONZE_TRADES, where=where)).persist(StorageLevel.MEMORY_AND_DISK)
+        try:  # both sides of the day's judgement from one evaluation
+            silver, rejected = split_judged(judged)
+            quarantine = to_quarantine(rejected, target=SILVER_TRADES, batch=F.col("trade_date"),
+                                       record_columns=[c for c in BRONZE_TRADES.column_names],
+                                       record_key=F.col("record_id"))
+            report.add_quarantine(lake.replace_quarantine(quarantine, quarantine_batches(SILVER_TRADES, [day])))
+            report.add_written(lake.overwrite(SILVER_TRADES, silver, where=where, txn=txn))
+        finally:
+            judged.unpersist()
         report.add_written(rebuild_bars_day(lake, day))
         report.add_written(rebuild_trade_daily_day(lake, day))
         built += 1

@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.ingest.records import KAFKA_COLUMNS
-from jobs.quality import DETAIL, REASON, split_by_rules
+from jobs.quality import DETAIL, REASON, first_failed_rule, rule_text
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
 
 _CONTENT = ("symbol", "trade_ts", "price", "volume", "conditions")
@@ -30,8 +30,10 @@ def trade_key(occurrence: F.Column) -> F.Column:
     return F.xxhash64(*_content(), occurrence)
 
 
-def build_silver_trades(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Return (silver trades, rejected bronze rows with `reason` and `detail`).
+def judge_trades(bronze: DataFrame) -> DataFrame:
+    """Every bronze row with its `trade_key`, and a `reason` and `detail` when it is refused (NULL for the rows that
+    are silver): a rule it breaks, or `duplicate_record` for a later copy of a trade. One frame, so a caller that
+    writes both sides can evaluate it once.
 
     One shuffle: rows are hashed by their content, and both windows (a record's identical prints, then the copies
     of one trade across records) partition by that hash first, so each finds every row it compares in place.
@@ -41,17 +43,26 @@ def build_silver_trades(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
     same_print = Window.partitionBy("_content", *_content(), *KAFKA_COLUMNS).orderBy("record_id")
     trades = trades.withColumn("_occurrence", F.row_number().over(same_print))
     trades = trades.withColumn("trade_key", trade_key(F.col("_occurrence")))
-    passed, broken = split_by_rules(trades, SILVER_TRADES)
-    first = Window.partitionBy("_content", *_content(), "_occurrence").orderBy("received_at", *KAFKA_COLUMNS, "record_id")
-    ranked = passed.withColumn("_copy", F.row_number().over(first))
-    columns = [*BRONZE_TRADES.column_names, "trade_key"]
-    repeats = ranked.where(F.col("_copy") > 1).select(
-        *columns, F.lit("duplicate_record").alias(REASON),
-        F.lit("the same trade arrived again in a later frame").alias(DETAIL),
-    )
-    silver = ranked.where(F.col("_copy") == 1).select(*SILVER_TRADES.column_names)
-    rejected = broken.select(*columns, REASON, DETAIL).unionByName(repeats)
-    return silver, rejected
+    broken = first_failed_rule(SILVER_TRADES)
+    first = Window.partitionBy("_content", *_content(), "_occurrence", broken.isNull()).orderBy(
+        "received_at", *KAFKA_COLUMNS, "record_id")
+    copy = F.row_number().over(first)
+    reason = F.when(broken.isNotNull(), broken).when(copy > 1, F.lit("duplicate_record"))
+    judged = trades.withColumn(REASON, reason)
+    detail = F.when(F.col(REASON) == "duplicate_record", F.lit("the same trade arrived again in a later frame"))
+    return judged.select(*BRONZE_TRADES.column_names, "trade_key", REASON,
+                         F.coalesce(detail, rule_text(SILVER_TRADES)).alias(DETAIL))
+
+
+def split_judged(judged: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(silver trades, refused rows with `reason` and `detail`) of a `judge_trades` frame."""
+    silver = judged.where(F.col(REASON).isNull()).select(*SILVER_TRADES.column_names)
+    return silver, judged.where(F.col(REASON).isNotNull())
+
+
+def build_silver_trades(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Return (silver trades, rejected bronze rows with `reason` and `detail`)."""
+    return split_judged(judge_trades(bronze))
 
 
 def build_bars_1m(trades: DataFrame) -> DataFrame:
