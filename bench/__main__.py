@@ -96,15 +96,14 @@ def warm_up(spark, folder: Path) -> None:
 
 
 TARGETS = [
-    # (what, scenario, row filter, value key, comparison, target): issue 16's targets, and the Delta costs before
-    ("batch: trades/s into silver at 10M rows", "batch", {"rows": 10_000_000}, "trades_per_s_to_silver", ">=", 500_000),
-    ("batch: Spark / DuckDB wall time at 10M rows", "batch", {"rows": 10_000_000}, "spark_over_duckdb", "<=", 3.0),
+    # (what, scenario, row filter, value key, comparison, target): the batch-speed and stream issues' targets
+    ("batch: Spark / DuckDB wall time at 10M rows", "batch", {"rows": 10_000_000}, "spark_over_duckdb", "<=", 2.0),
     ("batch: 100M rows run to completion", "batch", {"rows": 100_000_000}, "completed", "==", True),
     ("incremental: 100-day / 10-day lake", "incremental", {}, "ratio_100d_over_10d", "<=", 1.2),
     ("stream: p95 receipt-to-readable at 5k trades/s (s)", "stream", {"target_trades_per_s": 5000}, "delay_p95_s", "<=", 5.0),
     ("stream: p50 receipt-to-readable at 5k trades/s (s)", "stream", {"target_trades_per_s": 5000}, "delay_p50_s", "<=", 2.5),
     ("stream: 5k trades/s kept up (backlog does not grow)", "stream", {"target_trades_per_s": 5000}, "keeps_up", "==", True),
-    ("lake I/O: Delta write / Parquet write at 10M rows", "lake_io", {"rows": 10_000_000}, "write_ratio", "<=", 1.5),
+    ("lake I/O: Delta write / Parquet write at 10M rows", "lake_io", {"rows": 10_000_000}, "write_ratio", "<=", 1.2),
     ("lake I/O: Delta read / Parquet read at 10M rows", "lake_io", {"rows": 10_000_000}, "read_ratio", "<=", 1.5),
 ]
 COMPARE = {">=": lambda value, target: value >= target, "<=": lambda value, target: value <= target,
@@ -177,6 +176,10 @@ def to_markdown(report: dict) -> str:
     lines += [f"| {t['target']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in check_targets(report["results"])]
     if (where := saturation(report["results"])) is not None:
         lines += ["", f"Stream saturation: {where}."]
+    for row in (r for r in report["results"] if r["scenario"] == "batch" and r.get("floor_over_duckdb")):
+        lines += ["", f"Batch floor at {row['rows']:,} rows: a bare Delta write of the input "
+                      f"({row['floor_delta_write_s']} s) plus the silver transform alone ({row['floor_silver_compute_s']} s) "
+                      f"is {row['floor_over_duckdb']}x DuckDB's whole pipeline."]
     lines.append("")
     return "\n".join(lines)
 

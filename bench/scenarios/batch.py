@@ -5,7 +5,9 @@ stream scenario) and apply the same rules: drop bad prices, deduplicate re-sent 
 among a record's identical prints, keyed by a 64-bit hash), build OHLCV bars, roll them up to one row per symbol
 and day. Spark writes every layer as a Delta table through
 the lake; DuckDB keeps silver in memory (spilling past its memory limit) and writes bars and daily bars as Parquet.
-Sizes run 1M, 10M and 100M by default: the curve of time and peak memory per layer.
+Sizes run 1M, 10M and 100M by default: the curve of time and peak memory per layer. Each size also measures
+Spark's floor on that input (a bare Delta write, the silver transform without a write): what no change to the
+lake can go below.
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ COPY (
 """
 
 
-_SCRATCH = ("batch_input_{rows}", "batch_lake_{rows}", "duck_spill_{rows}", "duck_bars_{rows}.parquet",
-            "duck_daily_{rows}.parquet")
+_SCRATCH = ("batch_input_{rows}", "batch_lake_{rows}", "batch_floor_{rows}", "duck_spill_{rows}",
+            "duck_bars_{rows}.parquet", "duck_daily_{rows}.parquet")
 DUCKDB_MEMORY_LIMIT = "10GB"  # beside Spark's 8 GiB driver; above it DuckDB spills to its temp directory
 
 
@@ -105,4 +107,18 @@ def _one_size(spark, workdir: Path, rows: int, row: dict) -> dict:
     connection.close()
     row["bars"], row["daily_bars"] = bars_written, daily_written
     row["spark_over_duckdb"] = round(row["spark_total_s"] / row["duckdb_total_s"], 2)
+    _floor(spark, workdir, source, rows, row)
     return row
+
+
+def _floor(spark, workdir: Path, source: Path, rows: int, row: dict) -> None:
+    """What Spark cannot go below on this input, whatever the lake does: a bare Delta write of the input (no rules,
+    no transaction, no shuffle) and the silver transform computed without writing. Their sum against DuckDB's
+    whole pipeline is the ratio no change to the lake's write path can beat."""
+    floor_table = workdir / f"batch_floor_{rows}"
+    with measured(row, "floor_delta_write"):
+        spark.read.parquet(str(source)).write.format("delta").partitionBy("trade_date").save(str(floor_table))
+    with measured(row, "floor_silver_compute"):
+        build_silver_trades(spark.read.parquet(str(source)))[0].write.format("noop").mode("overwrite").save()
+    row["floor_over_duckdb"] = round((row["floor_delta_write_s"] + row["floor_silver_compute_s"])
+                                     / row["duckdb_total_s"], 2)

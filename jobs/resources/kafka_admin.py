@@ -66,9 +66,19 @@ def end_offsets(client_config: dict[str, Any], topic: str, timeout_s: float = 15
         consumer.close()
 
 
+# Answers a partition gives while its leadership settles (a topic created a moment ago, a busy broker). The client
+# does not mark every one of them retriable, so they are named.
+_SETTLING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART,
+             KafkaError._TIMED_OUT}
+
+
+def _settling(error: BaseException) -> bool:
+    return isinstance(error, KafkaException) and (error.args[0].retriable() or error.args[0].code() in _SETTLING)
+
+
 def _watermarks(consumer: Any, partition: Any, timeout_s: float) -> tuple[int, int]:
-    """A partition's (low, high) offsets; retried while the error is retriable (a topic created a moment ago
-    answers NOT_LEADER_FOR_PARTITION until its leader is elected)."""
-    retrying = Retrying(retry=retry_if_exception(lambda e: isinstance(e, KafkaException) and e.args[0].retriable()),
-                        stop=stop_after_delay(timeout_s), wait=wait_fixed(0.2), reraise=True)
-    return retrying(consumer.get_watermark_offsets, partition, timeout=timeout_s)
+    """A partition's (low, high) offsets, asked again (each ask bounded to a few seconds) for up to `timeout_s`
+    while the partition's leadership settles."""
+    retrying = Retrying(retry=retry_if_exception(_settling), stop=stop_after_delay(timeout_s), wait=wait_fixed(0.2),
+                        reraise=True)
+    return retrying(consumer.get_watermark_offsets, partition, timeout=min(timeout_s, 5.0))
