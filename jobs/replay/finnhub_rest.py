@@ -47,8 +47,10 @@ class _Handler(FaultyHandler):
         parts = urlsplit(self.path)
         path = "/" + "/".join(p for p in parts.path.split("/") if p)  # finnhub-python sends "v1//quote"
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if self.play_fault(app.faults):
-            app.record(arrived, path, int(self.played) if self.played.isdigit() else self.played)
+        fault = app.faults.next()
+        if fault == "reset" or (fault or "").isdigit():  # the fault is the answer: logged before the client sees it
+            app.record(arrived, path, int(fault) if fault.isdigit() else fault)
+        if self.play(fault, app.faults.slow_s, app.faults.retry_after_s):
             return
         status, body, headers = app.answer(path, params)
         app.record(arrived, path, self.played or status)  # a spoiled answer is logged as its fault
