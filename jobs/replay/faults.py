@@ -96,6 +96,11 @@ class FaultyHandler(BaseHTTPRequestHandler):
         caller answers late; `truncated` and `not_json` are applied by `send_body`."""
         return self.play(script.next(), script.slow_s, script.retry_after_s)
 
+    @staticmethod
+    def answers(fault: str | None) -> bool:
+        """Whether playing `fault` is itself the answer to the request (a reset, or a status code)."""
+        return fault == "reset" or (fault or "").isdigit()
+
     def play(self, fault: str | None, slow_s: float = 2.0, retry_after_s: float = 1.0) -> bool:
         """Play one fault (None: none); True when that answered the request (see `play_fault`)."""
         self.fault = self.played = fault

@@ -524,8 +524,8 @@ class Lake:
         Written before the table's own commit: a crash between the two leaves the table's txn unrecorded,
         and the rerun does both again. Nothing is written when no row failed (a step may fill batches of the
         same names with rejects of its own)."""
-        if split.rejects is not None:
-            self.replace_quarantine(split.rejects, list(split.batches))
+        if split.rejects is not None:  # read from the split's evaluated copy, its counts already known
+            self.overwrite(QUARANTINE, split.rejects, where=[("quarantine_batch", "in", list(split.batches))])
 
     def _require_columns(self, spec: TableSpec, df: DataFrame) -> None:
         missing = [name for name in spec.column_names if name not in df.columns]
