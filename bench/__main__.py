@@ -103,6 +103,7 @@ TARGETS = [
     ("stream: p95 receipt-to-readable at 5k trades/s (s)", "stream", {"target_trades_per_s": 5000}, "delay_p95_s", "<=", 5.0),
     ("stream: p50 receipt-to-readable at 5k trades/s (s)", "stream", {"target_trades_per_s": 5000}, "delay_p50_s", "<=", 2.5),
     ("stream: 5k trades/s kept up (backlog does not grow)", "stream", {"target_trades_per_s": 5000}, "keeps_up", "==", True),
+    ("stream: p95 receipt-to-bar at 5k trades/s (s)", "stream", {"target_trades_per_s": 5000}, "bar_delay_p95_s", "<=", 10.0),
     ("lake I/O: Delta write / Parquet write at 10M rows", "lake_io", {"rows": 10_000_000}, "write_ratio", "<=", 1.2),
     ("lake I/O: Delta read / Parquet read at 10M rows", "lake_io", {"rows": 10_000_000}, "read_ratio", "<=", 1.5),
 ]

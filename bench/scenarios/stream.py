@@ -15,8 +15,12 @@ The sustained rate is trades in silver over the time from the first send to the 
 (so a short run understates it: the final drain counts). A rate is kept up when the batches' total time
 (`busy_s`) is at most the time it was fed plus one mean batch: a stream that needs more time than that
 for what arrived is falling behind, whatever its batch size. `delay_growth_s` (median delay of the run's
-last third minus its first) shows the same from the trades' side.
-Knob: PULSELAKE_BENCH_STREAM_PLAN, rate:seconds pairs (default 5000:300,10000:60,20000:60).
+last third minus its first) shows the same from the trades' side. A trade's bar delay runs to the bars commit of
+its batch, which refreshes every minute the batch touched.
+Then, at the plan's first rate for PULSELAKE_BENCH_STREAM_SCORED seconds (default 120; 0 skips it), the same
+stream with live scoring off and on, on a lake holding a small trained intraday model and today's bars of its
+five symbols: silver's delay both ways, and each prediction's delay from the close of the bars it read.
+Knob: PULSELAKE_BENCH_STREAM_PLAN, rate:seconds pairs (default 5000:300,10000:60,20000:60,40000:60).
 `sizes` (row counts for the batch scenarios) does not apply here.
 """
 
@@ -51,18 +55,19 @@ from lake_schema.trades import SILVER_TRADES
 TRADES_PER_FRAME = 10
 SYMBOLS = [f"S{i:03d}" for i in range(200)]
 DRAIN_TIMEOUT_S = 600
-DEFAULT_PLAN = "5000:300,10000:60,20000:60"
+DEFAULT_PLAN = "5000:300,10000:60,20000:60,40000:60"
 _PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 
 
 class FrameProducer(threading.Thread):
     """Sends frames at `rate` trades/s for `seconds` to finnhub.trades, as the websocket collector does."""
 
-    def __init__(self, settings: KafkaSettings, rate: int, seconds: float, seed: int = 11) -> None:
+    def __init__(self, settings: KafkaSettings, rate: int, seconds: float, seed: int = 11,
+                 symbols: list[str] = SYMBOLS) -> None:
         super().__init__(daemon=True)
-        self.settings, self.rate, self.seconds = settings, rate, seconds
+        self.settings, self.rate, self.seconds, self.symbols = settings, rate, seconds, symbols
         self.rng = random.Random(seed)
-        self.prices = {s: 50.0 + i for i, s in enumerate(SYMBOLS)}
+        self.prices = {s: 50.0 + i for i, s in enumerate(symbols)}
         self.started_at = self.stopped_at = 0.0
         self.trades = self.records = 0
         self.publish: dict = {}
@@ -71,7 +76,7 @@ class FrameProducer(threading.Thread):
     def _frame(self, received: float, count: int) -> str:
         data = []
         for _ in range(count):
-            symbol = self.rng.choice(SYMBOLS)
+            symbol = self.rng.choice(self.symbols)
             self.prices[symbol] = round(max(1.0, self.prices[symbol] + self.rng.uniform(-0.05, 0.05)), 2)
             t_ms = int((received - self.rng.uniform(0, 0.5)) * 1000)  # exchange time a little before receipt
             data.append({"s": symbol, "p": self.prices[symbol], "t": t_ms, "v": self.rng.randint(1, 500), "c": ["1"]})
@@ -99,8 +104,9 @@ class FrameProducer(threading.Thread):
             self.error = exc
 
 
-def _produce(settings: KafkaSettings, rate: int, seconds: float, seed: int = 11) -> FrameProducer:
-    producer = FrameProducer(settings, rate, seconds, seed)
+def _produce(settings: KafkaSettings, rate: int, seconds: float, seed: int = 11,
+             symbols: list[str] = SYMBOLS) -> FrameProducer:
+    producer = FrameProducer(settings, rate, seconds, seed, symbols)
     producer.start()
     producer.join()
     if producer.error is not None:
@@ -175,6 +181,18 @@ def _delays(lake: Lake, reports: list[BatchReport]) -> tuple[np.ndarray, np.ndar
     return np.concatenate(receipts), np.concatenate(delays)
 
 
+def _bar_delays(reports: list[BatchReport], receipts: np.ndarray, delays: np.ndarray) -> np.ndarray:
+    """Seconds from each silver trade's receipt to the bars commit of its batch (each batch refreshes the bars of
+    every minute it touched, so that commit is when the trade's minute reflects it)."""
+    lag = {r.silver_visible_at: r.bars_visible_at - r.silver_visible_at
+           for r in reports if r.silver_visible_at and r.bars_visible_at}
+    if not delays.size:
+        return np.array([])
+    visible = receipts + delays  # each trade's silver commit time
+    extra = np.array([lag.get(v, np.nan) for v in visible])
+    return (delays + extra)[~np.isnan(extra)]
+
+
 def delay_growth(receipts: np.ndarray, delays: np.ndarray, started: float, stopped: float) -> float | None:
     """Median delay of the trades received in the run's last third minus that of its first third."""
     third = (stopped - started) / 3
@@ -184,15 +202,17 @@ def delay_growth(receipts: np.ndarray, delays: np.ndarray, started: float, stopp
     return round(float(np.median(last) - np.median(first)), 2)
 
 
-def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trigger_s: float) -> dict:
-    backlog = record_count(settings, FINNHUB_TRADES)  # a fresh lake takes the topic from its start
+def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trigger_s: float, score: bool = False,
+            symbols: list[str] = SYMBOLS, resumes: bool = False) -> dict:
+    """One rate on `lake`; `resumes`: the lake's checkpoint already took what the topic holds."""
+    backlog = 0 if resumes else record_count(settings, FINNHUB_TRADES)  # a fresh lake takes the topic from its start
     reports: list[BatchReport] = []
-    stream = start_stream(lake, StreamConfig(trigger_seconds=trigger_s), on_batch=reports.append)
+    stream = start_stream(lake, StreamConfig(trigger_seconds=trigger_s, score=score), on_batch=reports.append)
     try:
-        warm_up = _produce(settings, 100, 2.0, seed=1)  # JIT, Python workers, and whatever the topic held
+        warm_up = _produce(settings, 100, 2.0, seed=1, symbols=symbols)  # JIT, Python workers, what the topic held
         _until_taken(backlog + warm_up.records, reports, stream)
         warm = len(reports)
-        producer = _produce(settings, rate, seconds)
+        producer = _produce(settings, rate, seconds, symbols=symbols)
         _until_taken(backlog + warm_up.records + producer.records, reports, stream)
     finally:
         stream.stop()
@@ -203,6 +223,7 @@ def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trig
     in_silver = sum(r.tables.get(SILVER_TRADES.name, 0) for r in reports)
     quarantined = sum(r.tables.get(QUARANTINE.name, 0) for r in reports)  # e.g. identical prints in two frames
     batch_seconds = [r.seconds for r in reports if r.records]
+    bar_delays = _bar_delays(reports, receipts, delays)
     growth = delay_growth(receipts, delays, producer.started_at, producer.stopped_at) if delays.size else None
     batch_mean = float(np.mean(batch_seconds)) if batch_seconds else 0.0
     busy = sum(batch_seconds)
@@ -211,7 +232,7 @@ def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trig
         for step, step_s in r.step_seconds.items():
             steps.setdefault(step, []).append(step_s)
     return {
-        "scenario": "stream", "target_trades_per_s": rate, "seconds": seconds, "trigger_s": trigger_s,
+        "scenario": "stream", "target_trades_per_s": rate, "seconds": seconds, "trigger_s": trigger_s, "score": score,
         "trades_sent": producer.trades, "records_sent": producer.records,
         "records_untaken": producer.records - sum(r.records for r in reports), "backlog_records": backlog,
         "trades_in_silver": in_silver, "rows_quarantined": quarantined,
@@ -230,6 +251,12 @@ def measure(lake: Lake, settings: KafkaSettings, rate: int, seconds: float, trig
         "batch_p95_s": round(float(np.percentile(batch_seconds, 95)), 2) if batch_seconds else None,
         "batch_max_s": round(float(np.max(batch_seconds)), 2) if batch_seconds else None,
         "mean_step_s": ", ".join(f"{step} {np.mean(v):.2f}" for step, v in steps.items()),  # where a batch's time goes
+        "spark_jobs_per_batch_mean": round(float(np.mean([r.spark_jobs for r in reports])), 1) if reports else None,
+        "spark_jobs_per_batch_max": max((r.spark_jobs for r in reports), default=None),
+        "commits_per_batch_mean": round(float(np.mean([r.commits for r in reports])), 1) if reports else None,
+        "commits_per_batch_max": max((r.commits for r in reports), default=None),
+        "bar_delay_p50_s": round(float(np.percentile(bar_delays, 50)), 2) if bar_delays.size else None,
+        "bar_delay_p95_s": round(float(np.percentile(bar_delays, 95)), 2) if bar_delays.size else None,
         "producer_max_delivery_s": producer.publish.get("max_delivery_s"),
         "jvm_peak_heap_mib": jvm_peak_heap_mib(lake.spark),
     }
@@ -254,12 +281,100 @@ def parse_plan(text: str) -> list[tuple[int, float]]:
 def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
     plan = parse_plan(os.environ.get("PULSELAKE_BENCH_STREAM_PLAN", DEFAULT_PLAN))
     trigger_s = float(os.environ.get("PULSELAKE_BENCH_STREAM_TRIGGER", "1"))
+    scored_rate, scored_s = plan[0][0], float(os.environ.get("PULSELAKE_BENCH_STREAM_SCORED", SCORED_SECONDS))
     results = []
     with kafka_for_bench(workdir) as local:
+        where = {"kafka": "local broker" if local else "KAFKA_BOOTSTRAP_SERVERS"}
         for rate, seconds in plan:
             with _topics_of_its_own(f"bench{rate}." if local else None) as settings:
                 lake = Lake(spark, Settings(lake_root=str(workdir / f"stream_{rate}"),
                                             spark_master=spark.sparkContext.master))
-                results.append(measure(lake, settings, rate, seconds, trigger_s)
-                               | {"kafka": "local broker" if local else "KAFKA_BOOTSTRAP_SERVERS"})
+                results.append(measure(lake, settings, rate, seconds, trigger_s) | where)
+        if scored_s <= 0:
+            return results
+        # Live scoring on and off at the first rate, on a lake with a trained intraday model and the model's symbols
+        lake = Lake(spark, Settings(lake_root=str(workdir / "stream_scored"), spark_master=spark.sparkContext.master))
+        with _model_for_bench(lake, workdir) as symbols:
+            with _topics_of_its_own(f"bench{scored_rate}.scored." if local else None) as settings:
+                for score in (False, True):  # one checkpoint: the second run takes up where the first stopped
+                    started = time.time()
+                    row = measure(lake, settings, scored_rate, scored_s, trigger_s, score=score, symbols=symbols,
+                                  resumes=score)
+                    results.append(row | where | {"scenario": "stream_scoring"} | _prediction_delays(lake, started))
     return results
+
+
+SCORED_SECONDS = 120  # two minutes or more: predictions are made as minutes close
+_BENCH_MODEL = """name = "bench_intraday"
+seed = 3
+window = 5
+horizon_minutes = 5
+use_sentiment = false
+
+[network]
+units = 8
+embedding_dim = 2
+epochs = 1
+batch_size = 256
+
+[walk_forward]
+min_train_days = 2
+retrain_every = 1
+max_folds = 1
+"""
+
+
+@contextmanager
+def _model_for_bench(lake: Lake, workdir: Path) -> Iterator[list[str]]:
+    """A small intraday model trained on four replayed days of real symbols, and today's bars of the last 15
+    minutes for them (so a window of bars exists from the first minute on); yields the symbols."""
+    from datetime import datetime, timedelta, timezone
+
+    import pyarrow as pa
+
+    from jobs.models.intraday_pipeline import train_intraday
+    from jobs.replay.intraday import day_trades, trading_days
+    from jobs.trades.bars import bars_of_minutes
+    from jobs.window import Window
+    from lake_schema.trades import BARS_1M
+
+    symbols = ["AAPL", "MSFT", "JPM", "XOM", "GE"]  # bundled symbols with bars on each of those days
+    trades = [{"trade_key": n, "symbol": t.symbol, "price": t.price, "volume": float(t.volume),
+               "trade_ts": datetime.fromtimestamp(t.t_ms / 1000, timezone.utc)}
+              for day in trading_days()[-4:] for n, t in enumerate(day_trades(symbols, day, 390), start=day.toordinal() * 10**6)]
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    trades += [{"trade_key": -(m * 10 + i), "symbol": s, "price": 50.0 + i + m / 100, "volume": 10.0,
+                "trade_ts": now - timedelta(minutes=m)} for m in range(1, 16) for i, s in enumerate(symbols)]
+    table = pa.Table.from_pylist(trades)
+    lake.append_rows(BARS_1M, bars_of_minutes(table, table))
+    config = workdir / "bench_intraday.toml"
+    config.write_text(_BENCH_MODEL)
+    before = os.environ.get("PULSELAKE_INTRADAY_CONFIG")
+    os.environ["PULSELAKE_INTRADAY_CONFIG"] = str(config)
+    try:
+        trained = train_intraday(lake, Window.latest(now, source="bench"))
+        if not trained.tables:
+            raise RuntimeError(f"the bench's intraday model did not train: {trained.notes}")
+        yield symbols
+    finally:
+        if before is None:
+            os.environ.pop("PULSELAKE_INTRADAY_CONFIG", None)
+        else:
+            os.environ["PULSELAKE_INTRADAY_CONFIG"] = before
+
+
+def _prediction_delays(lake: Lake, since: float) -> dict:
+    """Seconds from a bar's close to the prediction made from it (scored_at - predicted_at: the prediction at
+    minute M reads the bars closed by M), for the minutes that began after `since` (not the warm-up's, whose
+    scoring loads the model)."""
+    import pandas as pd
+
+    from lake_schema.models import LIVE_PREDICTIONS
+
+    made = lake.read_small(LIVE_PREDICTIONS, columns=["predicted_at", "scored_at"])
+    made = made[made.predicted_at > pd.Timestamp(since, unit="s", tz="UTC")]
+    if made.empty:
+        return {"predictions": 0}
+    delay = (made.scored_at - made.predicted_at).dt.total_seconds().to_numpy()
+    return {"predictions": len(made), "prediction_delay_p50_s": round(float(np.percentile(delay, 50)), 2),
+            "prediction_delay_p95_s": round(float(np.percentile(delay, 95)), 2)}

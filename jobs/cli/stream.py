@@ -39,7 +39,7 @@ def stream(
     max_records_per_trigger: Optional[int] = typer.Option(None, min=1, help="cap on Kafka records per micro-batch"),
     available_now: bool = typer.Option(False, "--available-now", help="take every record in the topic so far, then stop"),
     score: bool = typer.Option(True, "--score/--no-score",
-                               help="after each batch, predict the symbols whose bars moved with the newest intraday "
+                               help="beside the batches, predict the symbols whose bars moved with the newest intraday "
                                     "model (gold.live_predictions) and update gold.live_scorecard"),
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
@@ -73,8 +73,11 @@ def _run(config, lake_root: Optional[str]) -> None:
     def report(batch) -> None:
         print(batch.line(), flush=True)
 
+    def scored(live) -> None:
+        print(live.summary(), flush=True)
+
     try:
-        stream = start_stream(lake, config, on_batch=report)
+        stream = start_stream(lake, config, on_batch=report, on_score=scored)
     except CheckpointBusy as exc:
         _fail(str(exc))
         return

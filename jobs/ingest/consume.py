@@ -47,12 +47,12 @@ class CheckpointBusy(RuntimeError):
 @dataclass(frozen=True)
 class TopicSink:
     """One topic into one bronze table. `write(lake, records, txn, batch_id)` writes a batch (with `txn` on every
-    commit, so a replay is skipped) and returns its report; `parse(records)` gives the batch's bronze rows and
+    commit, so a replay is skipped) and returns its report (None for a batch without records); `parse(records)` gives the batch's bronze rows and
     its rejects (what `rebuild` re-derives)."""
 
     topic: str
     table: TableSpec
-    write: Callable[[Lake, DataFrame, Txn, int], StepReport]
+    write: Callable[[Lake, DataFrame, Txn, int], StepReport | None]
     parse: Callable[[DataFrame], tuple[DataFrame, DataFrame]]
 
     @property
@@ -68,10 +68,12 @@ def parsed_sink(topic: str, table: TableSpec, parse: Callable[[DataFrame], tuple
     """A sink whose batch parses its records (`parse` -> rows, rejects with reason and detail), quarantines the
     rejects with their raw value and Kafka coordinates, and appends the rows; both commits carry the batch's txn."""
 
-    def write(lake: Lake, records: DataFrame, txn: Txn, batch_id: int) -> StepReport:
+    def write(lake: Lake, records: DataFrame, txn: Txn, batch_id: int) -> StepReport | None:
         report = StepReport(f"{topic} batch {batch_id}")
         records = records.cache()
         try:
+            if records.isEmpty():  # offsets moved without a record (transaction markers): no commits
+                return None
             rows, rejected = parse(records)
             counts = {r[REASON]: r["count"] for r in rejected.groupBy(REASON).count().collect()}
             if counts:
@@ -156,12 +158,11 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
     lake.ensure(sink.table)
+    lake.ensure(QUARANTINE)  # where a batch's rejects go: there, empty, before the first one is refused
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
-        if batch.isEmpty():  # no records, no commits
-            return
         report = sink.write(lake, kafka_records(batch), Txn(sink.app_id, batch_id + 1), batch_id)
-        if on_batch is not None:
+        if report is not None and on_batch is not None:
             on_batch(batch_id, report)
 
     writer = (reader.load().writeStream.queryName(sink.name.replace(".", "_"))

@@ -112,10 +112,11 @@ def predict_rows(model: LiveModel, bars: pd.DataFrame, at: dict[str, pd.Timestam
 @timed
 def score_live(lake: Lake, window: Window, symbols: list[str] | None = None, days: list[date] | None = None,
                txn: Txn | None = None, config: IntradayConfig | None = None,
-               scorecard_window: int = DEFAULT_WINDOW) -> StepReport:
+               scorecard_window: int = DEFAULT_WINDOW, at: dict[str, datetime] | None = None) -> StepReport:
     """Predict for `symbols` (default: every symbol with bars) on `days` (default: the newest day of bars) from
-    their bars closed by their newest bar's start (that bar may still be filling), skipping predictions already
-    made; then rewrite the scorecard rows of the model. `window` is not used: live scoring is always "latest"."""
+    their bars closed by their newest bar's start (that bar may still be filling), or by the minute `at` names for
+    the symbol (what one stream batch saw as newest); skip predictions already made; then rewrite the scorecard rows
+    of the model. `window` is not used: live scoring is always "latest"."""
     name = (config or intraday_config()).name
     report = StepReport(f"live: score {name}")
     model = current_model(lake, name)
@@ -128,8 +129,10 @@ def score_live(lake: Lake, window: Window, symbols: list[str] | None = None, day
         return report
     where = [("trade_date", "in", list(days))]
     bars = lake.read_small(BARS_1M, where=where, columns=BAR_COLUMNS)
-    moved = bars if symbols is None else bars[bars["symbol"].isin(symbols)]
-    at = {s: pd.Timestamp(t) for s, t in moved.groupby("symbol")["minute_start"].max().items()}
+    if at is None:
+        moved = bars if symbols is None else bars[bars["symbol"].isin(symbols)]
+        at = moved.groupby("symbol")["minute_start"].max().to_dict()
+    at = {s: pd.Timestamp(t) for s, t in at.items()}
     sentiment = _sentiment(lake, days) if model.with_sentiment else None
     rows = predict_rows(model, bars, at, sentiment, datetime.now(timezone.utc))
     made = _made(lake, where, model.version)

@@ -2,7 +2,7 @@
 
 `pulselake nightly` runs these steps in order (all but the live ones), `pulselake step NAME` runs one, the
 Airflow DAGs are built from them (jobs/orchestration/flows.py), `spark-submit jobs/backfill.py` runs the price
-steps and the freshness stream runs the live step after every micro-batch; `pulselake graph` prints it. Order between steps comes from the data: a step runs after every earlier
+steps and the freshness stream runs the live step beside its micro-batches; `pulselake graph` prints it. Order between steps comes from the data: a step runs after every earlier
 step that writes a table (or Kafka topic) it reads.
 
 Functions are named by dotted path and imported only when a step runs, so reading the graph (an Airflow
@@ -28,7 +28,7 @@ class Step:
     windowed: bool  # True: rebuilds exactly the window's dates; False: takes what is new ("latest") whatever the window
     description: str
     collector: bool = False  # fetches from a source (the embedded replay servers) into Kafka: `pulselake nightly` only
-    live: bool = False  # the freshness stream runs it after every micro-batch (`pulselake stream`); the nightly does not
+    live: bool = False  # the freshness stream runs it beside its micro-batches (`pulselake stream`); the nightly does not
     options: tuple[str, ...] = ()  # keyword options the function accepts (e.g. price_files)
 
     @property

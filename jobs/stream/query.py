@@ -16,7 +16,9 @@ from pyspark.sql.streaming import StreamingQuery
 
 from jobs.ingest.consume import CheckpointLock, checkpoint_location, start_sink
 from jobs.resources.lake import Lake
+from jobs.steps import StepReport
 from jobs.stream.batch import DEFAULT_WATERMARK, BatchReport, trades_sink
+from jobs.stream.scoring import LiveScorer
 
 
 @dataclass(frozen=True)
@@ -25,23 +27,31 @@ class StreamConfig:
     available_now: bool = False  # take what the topic holds, then stop (catch-up runs and tests)
     max_offsets_per_trigger: int | None = None
     watermark: timedelta = DEFAULT_WATERMARK
-    score: bool = True  # live predictions and the scorecard after each batch (jobs.models.live)
+    score: bool = True  # live predictions and the scorecard for the bars each batch moved (jobs.stream.scoring)
 
 
 class TradesStream:
-    """The running query and the checkpoint lock it holds; `stop()` ends both."""
+    """The running query, the checkpoint lock it holds and the live scorer beside it; `stop()` ends all three."""
 
     def __init__(self, lake: Lake, config: StreamConfig, on_batch: Callable[[BatchReport], None] | None = None,
-                 lock_wait_s: float = 0.0) -> None:
-        sink = trades_sink(config.watermark, config.score)
+                 lock_wait_s: float = 0.0, on_score: Callable[[StepReport], None] | None = None) -> None:
+        sink = trades_sink(config.watermark)
         self.checkpoint = checkpoint_location(lake, sink)
         self.lock = CheckpointLock(lake, sink).acquire(lock_wait_s)
+        self.scorer = LiveScorer(lake, on_score).start() if config.score else None
+
+        def each(_: int, report: BatchReport) -> None:
+            if self.scorer is not None and report.moved:
+                self.scorer.moved(report.moved)
+            if on_batch is not None:
+                on_batch(report)
+
         try:
             self.query: StreamingQuery = start_sink(
                 lake, sink, available_now=config.available_now, trigger_seconds=config.trigger_seconds,
-                max_offsets_per_trigger=config.max_offsets_per_trigger,
-                on_batch=(lambda _, report: on_batch(report)) if on_batch else None)
+                max_offsets_per_trigger=config.max_offsets_per_trigger, on_batch=each)
         except BaseException:
+            self._stop_scorer()
             self.lock.release()
             raise
 
@@ -52,9 +62,16 @@ class TradesStream:
         try:
             self.query.stop()
         finally:
+            self._stop_scorer()
             self.lock.release()
 
+    def _stop_scorer(self) -> None:
+        if self.scorer is not None:
+            self.scorer.stop()
 
-def start_stream(lake: Lake, config: StreamConfig, on_batch: Callable[[BatchReport], None] | None = None) -> TradesStream:
-    """Start the stream on Spark's stream thread; raises CheckpointBusy when another query consumes the topic."""
-    return TradesStream(lake, config, on_batch)
+
+def start_stream(lake: Lake, config: StreamConfig, on_batch: Callable[[BatchReport], None] | None = None,
+                 on_score: Callable[[StepReport], None] | None = None) -> TradesStream:
+    """Start the stream on Spark's stream thread (and live scoring on a thread of its own when `config.score`);
+    raises CheckpointBusy when another query consumes the topic."""
+    return TradesStream(lake, config, on_batch, on_score=on_score)

@@ -23,22 +23,18 @@ _FRAME = "type STRING, data ARRAY<STRUCT<s: STRING, p: DOUBLE, t: BIGINT, v: DOU
 _SENT = "data ARRAY<STRUCT<v: STRING, c: STRING>>"
 
 
-def parse_trade_records(records: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(bronze.trades rows, rejected records/trades with `reason` and `detail`). Pure."""
+def _trade_rows(records: DataFrame) -> DataFrame:
+    """One row per trade of each record (bronze.trades columns, with `value`), and one per record that is not a
+    trade frame; a row that is refused carries its `reason` and `detail`. Pure; one pass over the records."""
     frames = records.withColumn("_f", F.from_json("value", _FRAME)).withColumn("_sent", F.from_json("value", _SENT))
     frame_problem = F.coalesce(
         F.when(F.json_object_keys("value").isNull(), F.lit("invalid_json")),
         F.when((F.coalesce(F.col("_f.type"), F.lit("")) != "trade") | (F.coalesce(F.size("_f.data"), F.lit(0)) < 1),
                F.lit("not_a_trade_frame")),
     )
-    frames = frames.withColumn(REASON, frame_problem)
-    bad_frames = frames.where(F.col(REASON).isNotNull()).select(
-        *KAFKA_COLUMNS, "value", "received_at", REASON,
-        F.when(F.col(REASON) == "invalid_json", F.lit("the value is not a JSON object"))
-        .otherwise(F.lit("the frame is not {type: trade, data: [...]}")).alias(DETAIL),
-    )
-    trades = frames.where(F.col(REASON).isNull()).select(
-        *KAFKA_COLUMNS, "value", "received_at", "_sent", F.posexplode("_f.data").alias("position", "trade")
+    rows = frames.withColumn("_frame_problem", frame_problem).select(
+        *KAFKA_COLUMNS, "value", "received_at", "_sent", "_frame_problem",
+        F.posexplode_outer(F.when(F.col("_frame_problem").isNull(), F.col("_f.data"))).alias("position", "trade"),
     ).withColumn("sent", F.get(F.col("_sent.data"), F.col("position")))
     trade_problem = F.coalesce(
         F.when(F.coalesce(F.trim(F.col("trade.s")), F.lit("")) == "", F.lit("no symbol (s)")),
@@ -48,13 +44,9 @@ def parse_trade_records(records: DataFrame) -> tuple[DataFrame, DataFrame]:
         F.when(F.col("trade.v").isNull() & F.col("sent.v").isNotNull(), F.lit("volume (v) is not a number")),
         F.when(F.col("trade.c").isNull() & F.col("sent.c").isNotNull(), F.lit("conditions (c) is not a list")),
     )
-    trades = trades.withColumn(DETAIL, trade_problem)
-    bad_trades = trades.where(F.col(DETAIL).isNotNull()).select(
-        *KAFKA_COLUMNS, "value", "received_at", F.lit("bad_trade").alias(REASON),
-        F.concat(F.col(DETAIL), F.lit(" at data["), F.col("position").cast("string"), F.lit("]")).alias(DETAIL))
-    good = trades.where(F.col(DETAIL).isNull())
+    frame = F.col("_frame_problem")
     trade_ts = F.timestamp_millis(F.col("trade.t"))
-    bronze = good.select(
+    return rows.select(
         F.sha2(F.concat_ws(":", record_key(), F.col("position").cast("string")), 256).alias("record_id"),
         F.upper(F.trim(F.col("trade.s"))).alias("symbol"),
         F.col("trade.p").alias("price"),
@@ -63,8 +55,21 @@ def parse_trade_records(records: DataFrame) -> tuple[DataFrame, DataFrame]:
         F.col("trade.c").alias("conditions"),
         "received_at", *KAFKA_COLUMNS,
         F.to_date(trade_ts).alias("trade_date"),
+        "value",
+        F.coalesce(frame, F.when(trade_problem.isNotNull(), F.lit("bad_trade"))).alias(REASON),
+        F.when(frame == "invalid_json", F.lit("the value is not a JSON object"))
+        .when(frame.isNotNull(), F.lit("the frame is not {type: trade, data: [...]}"))
+        .otherwise(F.concat(trade_problem, F.lit(" at data["), F.col("position").cast("string"), F.lit("]")))
+        .alias(DETAIL),
     )
-    return bronze.select(*BRONZE_TRADES.column_names), bad_frames.unionByName(bad_trades)
+
+
+def parse_trade_records(records: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(bronze.trades rows, rejected records/trades with `reason` and `detail`). Pure."""
+    rows = _trade_rows(records)
+    refused = F.col(REASON).isNotNull()
+    return (rows.where(~refused).select(*BRONZE_TRADES.column_names),
+            rows.where(refused).select(*KAFKA_COLUMNS, "value", "received_at", REASON, DETAIL))
 
 
 def quarantined_records(rejected: DataFrame, label: str) -> DataFrame:

@@ -49,17 +49,19 @@ def wait_for(condition, timeout_s: float, what: str):
     return value
 
 
-def run_available_now(lake, **config) -> list:
-    """The freshness stream (scoring on) until it has taken what the topic holds; its batch reports."""
+def run_available_now(lake, **config) -> tuple[list, list]:
+    """The freshness stream (scoring on) until it has taken what the topic holds and scored what it moved; its
+    batch reports and its scoring reports."""
     from jobs.stream.query import StreamConfig, start_stream
 
-    reports = []
-    stream = start_stream(lake, StreamConfig(available_now=True, **config), on_batch=reports.append)
+    reports, scored = [], []
+    stream = start_stream(lake, StreamConfig(available_now=True, **config), on_batch=reports.append,
+                          on_score=scored.append)
     try:
         assert stream.await_termination(300), "the stream did not catch up in 300 s"
     finally:
-        stream.stop()
-    return reports
+        stream.stop()  # scores what is left
+    return reports, scored
 
 
 def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka, tmp_path, monkeypatch):
@@ -83,12 +85,12 @@ def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka,
             wait_for(lambda: "No live predictions yet" in page.locator("body").inner_text(), 120, "the empty live panel")
 
             first_records = collect_day(kafka, days[4])
-            first = run_available_now(lake, max_offsets_per_trigger=first_records // 3 + 1)
+            first, first_scored = run_available_now(lake, max_offsets_per_trigger=first_records // 3 + 1)
             assert len(first) >= 3 and sum(r.records for r in first) == first_records
             shown_first = wait_for(lambda: newest_shown(page), 60, "the first live predictions on the page")
 
             later_records = collect_day(kafka, days[5])
-            second = run_available_now(lake, max_offsets_per_trigger=later_records // 3 + 1)
+            second, second_scored = run_available_now(lake, max_offsets_per_trigger=later_records // 3 + 1)
             assert sum(r.records for r in second) == later_records
             # No reload: the panel refreshes by itself, to the newest prediction the stream wrote (it may show one
             # made mid-run first, while the stream's batches are still coming).
@@ -104,8 +106,9 @@ def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka,
     assert shown_first != shown_later == newest
     assert set(predictions.symbol) == set(SYMBOLS) and not predictions.duplicated(["symbol", "predicted_at"]).any()
     assert set(predictions.predicted_at.dt.date) == {days[4], days[5]}
-    scored = [r for r in first + second if r.tables.get(LIVE_PREDICTIONS.name)]
-    assert len(scored) >= 4 and all("score" in r.step_seconds for r in scored)
+    # every batch's bars were scored, beside the batches (each batch is scored in order while few wait)
+    scored = [r for r in first_scored + second_scored if r.tables.get(LIVE_PREDICTIONS.name)]
+    assert len(scored) >= 4 and all(r.moved for r in first + second)
     assert list(live.LOADS.values()) == [1]  # the model was loaded once for every batch the stream scored
     card = lake.read_small(LIVE_SCORECARD).set_index("scope")
     assert set(card.index) == {*SYMBOLS, "*"} and (card.resolved > 0).all()

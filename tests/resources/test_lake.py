@@ -151,3 +151,38 @@ def test_row_filters_skip_files_their_statistics_rule_out(lake, spark):
     assert contents(lake, filters=[("amount", "in", [100.0, 7.0])]) == [("high", D1, 100.0)]
     with pytest.raises(Exception):
         lake.read(EVENTS).collect()  # an unfiltered read does need the missing file
+
+
+def arrow_events(rows) -> pa.Table:
+    names = EVENTS.column_names
+    return pa.Table.from_pylist([dict(zip(names, r)) for r in rows], schema=EVENTS.arrow_schema())
+
+
+def test_arrow_writes_by_delta_rs_mix_with_spark_writes_and_keep_their_transactions(lake, spark):
+    """append_rows/merge_rows (delta-rs) and Spark's writes share one table and one set of app transactions."""
+    first = lake.append_rows(EVENTS, arrow_events([row("a", D1, 1.0), row("b", D2, 2.0)]), txn=Txn("arrow", 1))
+    assert (first.rows, first.skipped, first.version) == (2, False, lake.version(EVENTS))
+    assert lake.append_rows(EVENTS, arrow_events([row("a", D1, 1.0)]), txn=Txn("arrow", 1)).skipped  # a replay
+    assert lake.append(EVENTS, events(spark, [row("z", D1, 9.0)]), txn=Txn("arrow", 1)).skipped  # Spark honours it
+    lake.append(EVENTS, events(spark, [row("c", D3, 3.0)]), txn=Txn("spark", 1))
+    assert lake.append_rows(EVENTS, arrow_events([row("z", D1, 9.0)]), txn=Txn("spark", 1)).skipped  # and vice versa
+
+    merged = lake.merge_rows(EVENTS, arrow_events([row("b", D2, 20.0), row("d", D2, 4.0)]), txn=Txn("arrow", 2))
+    assert merged.rows == 2 and not merged.skipped
+    assert contents(lake) == [("a", D1, 1.0), ("b", D2, 20.0), ("c", D3, 3.0), ("d", D2, 4.0)]  # Spark reads it
+    got = lake.read_rows(EVENTS, where=[("day", "=", D2)], columns=["event_id", "amount"])
+    assert sorted(got.to_pylist(), key=lambda r: r["event_id"]) == [{"event_id": "b", "amount": 20.0},
+                                                                    {"event_id": "d", "amount": 4.0}]
+    before = lake.version(EVENTS)
+    assert lake.append_rows(EVENTS, arrow_events([])).version is None and lake.version(EVENTS) == before  # no commit
+    with pytest.raises(ValueError, match="repeats a key"):
+        lake.merge_rows(EVENTS, arrow_events([row("e", D1, 1.0), row("e", D1, 2.0)]))
+
+
+def test_arrow_writes_refuse_unjudged_rows_for_a_table_with_rules(lake):
+    from lake_schema.trades import SILVER_TRADES
+
+    with pytest.raises(ValueError, match="quarantine rules.*judged=True"):
+        lake.append_rows(SILVER_TRADES, SILVER_TRADES.arrow_schema().empty_table())
+    with pytest.raises(ValueError, match="lacks columns"):
+        lake.append_rows(EVENTS, pa.table({"event_id": ["a"]}))

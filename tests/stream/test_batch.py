@@ -38,7 +38,7 @@ def test_a_batch_replayed_after_a_crash_writes_every_table_exactly_once(lake, sp
 
     # crash 1: bronze committed (with the batch's txn), nothing after it
     with monkeypatch.context() as patch:
-        patch.setattr(batch_module, "build_silver_trades", _crash)
+        patch.setattr(batch_module, "silver_before", _crash)
         with pytest.raises(Crash):
             trades_batch(lake, records, txn, 0)
     assert lake.row_count(BRONZE_TRADES) > 0 and lake.row_count(SILVER_TRADES) == 0
@@ -62,7 +62,8 @@ def test_a_batch_replayed_after_a_crash_writes_every_table_exactly_once(lake, sp
     when = START + timedelta(minutes=10)
     bad = trades_batch(lake, records_frame(spark, [Record(PING, when), Record(INVALID_JSON, when)], first_offset=1000),
                        Txn(APP, 2), 1)
-    assert bad.tables == {BRONZE_TRADES.name: 0, QUARANTINE.name: 2} and bad.silver_visible_at is None
+    assert bad.tables == {QUARANTINE.name: 2} and bad.silver_visible_at is None  # no rows, no bronze commit
+    assert bad.commits == 1
     reasons = {r.reason for r in lake.read(QUARANTINE).where("kafka_offset >= 1000").collect()}
     assert reasons == {"not_a_trade_frame", "invalid_json"}
     assert rows(lake.read(SILVER_TRADES)) == rows(silver)
@@ -81,14 +82,15 @@ def test_a_replay_after_the_silver_commit_keeps_the_watermark_it_started_with(la
               Record(frame([("AAPL", 115.0, minute_35, 3.0)]), minute_35 + timedelta(seconds=1))]
     records = records_frame(spark, second, first_offset=len(first))
     with monkeypatch.context() as patch:  # crash after the silver commit, before the bars
-        patch.setattr(batch_module, "upsert_bars", _crash)
+        patch.setattr(batch_module, "bars_of_minutes", _crash)
         with pytest.raises(Crash):
             trades_batch(lake, records, Txn(APP, 2), 1, watermark)
     assert lake.read(SILVER_TRADES).count() == 7 and lake.read(BARS_1M).count() == 1
 
     replay = trades_batch(lake, records, Txn(APP, 2), 1, watermark)
-    assert replay.resumed and sorted(replay.skipped) == sorted([BRONZE_TRADES.name, QUARANTINE.name, SILVER_TRADES.name])
-    assert set(replay.tables) == {BARS_1M.name} and replay.late_beyond_watermark == 0
+    # the batch had no rejects: quarantine got no commit in either attempt
+    assert replay.resumed and sorted(replay.skipped) == sorted([BRONZE_TRADES.name, SILVER_TRADES.name])
+    assert set(replay.tables) == {BARS_1M.name} and replay.commits == 1 and replay.late_beyond_watermark == 0
     assert replay.watermark_floor == START - timedelta(minutes=1)  # from 14:30:40, not from 14:35:10
 
     all_records = records_frame(spark, first).unionByName(records)
@@ -96,3 +98,19 @@ def test_a_replay_after_the_silver_commit_keeps_the_watermark_it_started_with(la
     assert rows(lake.read(SILVER_TRADES)) == rows(silver)
     assert rows(lake.read(BARS_1M)) == rows(bars)  # the 14:31 bar too
     assert lake.read(BARS_1M).count() == 3
+
+
+def test_the_live_scorer_takes_batches_in_order_and_skips_to_the_newest_when_behind():
+    from datetime import datetime, timezone
+
+    from jobs.stream.scoring import CATCH_UP_AFTER, LiveScorer
+
+    minute = lambda m: datetime(2010, 1, 4, 14, m, tzinfo=timezone.utc)  # noqa: E731
+    scorer = LiveScorer(lake=None)  # not started: only its queue
+    scorer.moved({"AAPL": minute(30)})
+    scorer.moved({"AAPL": minute(31), "MSFT": minute(31)})
+    assert scorer._take()[0] == {"AAPL": minute(30)}  # in order while few wait
+    for m in range(32, 32 + CATCH_UP_AFTER):
+        scorer.moved({"AAPL": minute(m)})
+    assert scorer._take()[0] == {"AAPL": minute(31 + CATCH_UP_AFTER), "MSFT": minute(31)}  # behind: the newest
+    assert scorer._take() is None

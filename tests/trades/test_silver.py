@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from jobs.trades.silver import build_bars_1m, build_silver_trades
+from tests.stream.helpers import rows
 
 
 def test_identical_prints_in_one_frame_are_kept_and_a_resent_frame_is_quarantined(bronze):
@@ -28,6 +31,28 @@ def test_bars_take_open_and_close_by_exchange_time(bronze):
     assert bars[("AAPL", "14:31")].trade_count == 1
     zero_volume = bars[("MSFT", "14:30")]
     assert zero_volume.volume == 0 and zero_volume.vwap is None
+
+
+def test_the_streams_arrow_bars_equal_the_batch_bars_for_the_minutes_it_touched(spark):
+    """`bars_of_minutes` (the stream's, in Arrow) is `build_bars_1m` restated: same open/close order with ties in
+    exchange time, same sums, no VWAP without volume; only the minutes the batch touched."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from jobs.trades.bars import bars_of_minutes
+    from lake_schema.trades import SILVER_TRADES
+
+    rng, start = random.Random(5), datetime(2010, 1, 4, 14, 30, tzinfo=timezone.utc)
+    trades = [{"trade_key": key, "symbol": rng.choice(["AAPL", "MSFT"]), "price": round(rng.uniform(99, 101), 2),
+               "volume": float(rng.choice([0, 0, 3, 10])), "trade_ts": start + timedelta(seconds=rng.randrange(0, 300, 7)),
+               "conditions": ["1"], "received_at": start + timedelta(minutes=6), "trade_date": start.date()}
+              for key in rng.sample(range(-10**6, 10**6), 400)]
+    table = pa.Table.from_pylist(trades, schema=SILVER_TRADES.arrow_schema())
+    batch = table.filter(pc.less(table.column("trade_ts"), pa.scalar(start + timedelta(minutes=2), type=pa.timestamp("us", "UTC"))))
+    arrow_bars = spark.createDataFrame(bars_of_minutes(table, batch))
+    expected = build_bars_1m(spark.createDataFrame(table)).where(f"minute_start < '{start + timedelta(minutes=2):%Y-%m-%d %H:%M:%S}'")
+    assert arrow_bars.count() == expected.count() == 4  # two symbols, two touched minutes
+    assert rows(arrow_bars) == rows(expected)
 
 
 @pytest.mark.slow
