@@ -36,7 +36,8 @@ def stream(
     trigger_interval: str = typer.Option("5s", help="how often a micro-batch starts, e.g. 1s, 10s, 1m"),
     watermark: str = typer.Option("10m", help="how late (in exchange time, behind the newest trade) a trade may "
                                               "arrive and still update its 1-minute bar"),
-    max_records_per_trigger: Optional[int] = typer.Option(None, min=1, help="cap on Kafka records per micro-batch"),
+    max_records_per_trigger: Optional[int] = typer.Option(None, min=1, help="cap on Kafka records per micro-batch "
+                                                                           "(default 20,000: a batch is held in memory)"),
     available_now: bool = typer.Option(False, "--available-now", help="take every record in the topic so far, then stop"),
     score: bool = typer.Option(True, "--score/--no-score",
                                help="beside the batches, predict the symbols whose bars moved with the newest intraday "

@@ -54,6 +54,7 @@ class TopicSink:
     table: TableSpec
     write: Callable[[Lake, DataFrame, Txn, int], StepReport | None]
     parse: Callable[[DataFrame], tuple[DataFrame, DataFrame]]
+    max_records_per_batch: int | None = None  # a bound for a sink whose batch the driver collects
 
     @property
     def name(self) -> str:
@@ -155,8 +156,9 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
     ensure_topics(kafka.client_config(), [kafka.topic(sink.topic)], partitions=kafka.partitions)
     reader = (lake.spark.readStream.format("kafka").options(**kafka.spark_options())
               .option("subscribe", kafka.topic(sink.topic)).option("startingOffsets", "earliest").option("includeHeaders", "true"))
-    if max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    limit = max_offsets_per_trigger or sink.max_records_per_batch
+    if limit:
+        reader = reader.option("maxOffsetsPerTrigger", str(limit))
     lake.ensure(sink.table)
     lake.ensure(QUARANTINE)  # where a batch's rejects go: there, empty, before the first one is refused
 

@@ -1,8 +1,9 @@
 """Live scoring: the newest registered intraday model predicts, for each symbol whose bars moved, the return over
 the next N minutes from its last closed bars; then the scorecard judges every prediction whose outcome arrived.
 
-The freshness stream runs `score_live` after each micro-batch (its app transaction makes a replayed batch write
-nothing twice); `pulselake step models.live` runs it once over the newest day of bars. A model is loaded once per
+The freshness stream runs `score_live` beside its micro-batches (`jobs.stream.scoring`), at the newest minute each
+batch refreshed; a prediction already made is not made again, so scoring the same bars twice writes nothing twice.
+`pulselake step models.live` runs it once over the newest day of bars. A model is loaded once per
 process and kept while gold.model_runs is unchanged: a batch costs a look at that table's version, not a load.
 Reads go through delta-rs (`Lake.read_small`): a day of bars is small, and a micro-batch has no time for Spark jobs.
 """

@@ -52,6 +52,9 @@ from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
 
 DEFAULT_WATERMARK = timedelta(minutes=10)
+# The driver holds a batch's trades as Arrow: a backlog (the nightly's take, a stream started late) is taken in
+# batches of at most this many Kafka records (up to ~10 trades each in the collector's frames).
+MAX_RECORDS_PER_BATCH = 20_000
 
 
 @dataclass
@@ -146,7 +149,8 @@ def trades_sink(watermark: timedelta = DEFAULT_WATERMARK) -> TopicSink:
         report = trades_batch(lake, records, txn, batch_id, watermark)
         return report if report.records else None
 
-    return TopicSink(FINNHUB_TRADES, BRONZE_TRADES, write, parse_trade_records)
+    return TopicSink(FINNHUB_TRADES, BRONZE_TRADES, write, parse_trade_records,
+                     max_records_per_batch=MAX_RECORDS_PER_BATCH)
 
 
 def take_trades(lake: Lake, window: Window | None = None, wait_s: float = 600) -> StepReport:

@@ -28,6 +28,7 @@ SPARK_BIN = Path(pyspark.__file__).parent / "bin"
 PROPERTIES = REPO / ".jars" / "spark-defaults.conf"  # written by make setup
 TABLES = ("landing/daily_bar_lines", "bronze/daily_bars", "silver/symbols", "silver/daily_bars", "gold/daily_features",
           "bronze/trades", "silver/trades", "silver/bars_1m")
+TRADES_TABLES = ("bronze/trades", "silver/trades", "silver/bars_1m")  # the driver commits them (delta-rs)
 VOLATILE = {"landed_at", "ingest_date"}  # when the run happened, not what it computed
 
 
@@ -183,8 +184,11 @@ def test_backfill_on_a_standalone_cluster_over_hdfs_and_kafka_equals_local_mode(
     assert "driver" not in work["executors"] and len(work["executors"]) == 2, work
     assert all(w["tasks"] > 0 and w["records_written"] > 0 for w in work["executors"].values()), work
     assert sum(w["records_read"] for w in work["executors"].values()) > 0, work
-    # Every row of every table was written by a task (merges rewrite some twice): none by the driver.
-    assert sum(w["records_written"] for w in work["executors"].values()) >= sum(map(len, expected.values())), work
+    # Every row of every price table was written by a task (merges rewrite some twice): none by the driver. The
+    # trades tables are the exception by design: the executors parse and judge each Kafka batch, and the driver
+    # commits the collected rows with delta-rs (jobs/stream/batch.py), in batches of a bounded size.
+    spark_written = {name: rows for name, rows in expected.items() if name not in TRADES_TABLES}
+    assert sum(w["records_written"] for w in work["executors"].values()) >= sum(map(len, spark_written.values())), work
     assert work["result_bytes"] < 50_000_000, work
     for i in (1, 2):
         assert list((tmp_path / f"worker{i}").glob("app-*/*/stderr")), f"worker{i} ran no executor"
