@@ -478,9 +478,7 @@ class Lake:
         if self._has_rules(spec) and not judged:
             raise ValueError(f"{spec.name} has quarantine rules: rows written without Spark must have passed them in "
                              "the plan they were collected from (jobs.quality.first_failed_rule); say judged=True")
-        missing = [name for name in spec.column_names if name not in rows.column_names]
-        if missing:
-            raise ValueError(f"cannot write {spec.name}: the data lacks columns {missing}")
+        self._require_columns(spec, rows.column_names)
         claim_writer(self.settings)
         self.ensure(spec)
         return rows.select(spec.column_names).cast(spec.arrow_schema())
@@ -570,7 +568,7 @@ class Lake:
     def _rules(self, spec: TableSpec, df: DataFrame) -> RuleSplit:
         if not self._has_rules(spec):
             return RuleSplit(df)
-        self._require_columns(spec, df)  # a clear error before a rule names a missing column
+        self._require_columns(spec, df.columns)  # a clear error before a rule names a missing column
         return enforce_rules(df, spec)
 
     @staticmethod
@@ -604,13 +602,13 @@ class Lake:
         if split.rejects is not None:  # read from the split's evaluated copy, its counts already known
             self.overwrite(QUARANTINE, split.rejects, where=[("quarantine_batch", "in", list(split.batches))])
 
-    def _require_columns(self, spec: TableSpec, df: DataFrame) -> None:
-        missing = [name for name in spec.column_names if name not in df.columns]
+    def _require_columns(self, spec: TableSpec, columns: Sequence[str]) -> None:
+        missing = [name for name in spec.column_names if name not in columns]
         if missing:
             raise ValueError(f"cannot write {spec.name}: the data lacks columns {missing}")
 
     def _conform(self, spec: TableSpec, df: DataFrame) -> DataFrame:
-        self._require_columns(spec, df)
+        self._require_columns(spec, df.columns)
         return df.select([F.col(c.name).cast(spec.spark_type(c.name)).alias(c.name) for c in spec.columns])
 
     def _reads_table(self, df: DataFrame, spec: TableSpec) -> bool:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -229,12 +230,7 @@ def _quarantine_rows(lake: Lake, refused: pa.Table, trades: pa.Table, repeats: p
             F.lit("the trade is already in silver.trades: its frame was sent again in a later record").alias(DETAIL))
         parts.append(to_quarantine(again, target=SILVER_TRADES, batch=batch, record_columns=SILVER_TRADES.column_names,
                                    record_key=F.col("trade_key")))
-    if not parts:
-        return None
-    shaped = parts[0]
-    for part in parts[1:]:
-        shaped = shaped.unionByName(part)
-    return shaped
+    return reduce(DataFrame.unionByName, parts) if parts else None
 
 
 class _jobs_counted:
