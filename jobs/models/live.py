@@ -5,7 +5,8 @@ The freshness stream runs `score_live` beside its micro-batches (`jobs.stream.sc
 batch refreshed; a prediction already made is not made again, so scoring the same bars twice writes nothing twice.
 `pulselake step models.live` runs it once over the newest day of bars. A model is loaded once per
 process and kept while gold.model_runs is unchanged: a batch costs a look at that table's version, not a load.
-Reads go through delta-rs (`Lake.read_small`): a day of bars is small, and a micro-batch has no time for Spark jobs.
+Reads and commits go through delta-rs (`Lake.read_small`, `append_rows`, `merge_rows`): a day of bars is small, and
+the stream beside the scorer has no time to spare for Spark commits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from jobs.models.config import IntradayConfig
 from jobs.models.intraday import BAR_COLUMNS, SENTIMENT_FEATURE, latest_windows
 from jobs.models.intraday_pipeline import intraday_config
 from jobs.models.scorecard import DEFAULT_WINDOW, outcomes, scorecard
+from jobs.quality import first_failed_rule
 from jobs.resources.lake import Lake, Txn
 from jobs.steps import StepReport, timed
 from jobs.window import Window
@@ -139,17 +141,28 @@ def score_live(lake: Lake, window: Window, symbols: list[str] | None = None, day
     made = _made(lake, where, model.version)
     rows = [r for r in rows if (r["symbol"], pd.Timestamp(r["predicted_at"])) not in made]
     if rows:
-        frame = lake.spark.createDataFrame(rows, schema=LIVE_PREDICTIONS.spark_ddl())
-        report.add_written(lake.append(LIVE_PREDICTIONS, frame, txn=txn))
+        report.add_written(_append_predictions(lake, rows, txn))
     report.notes.append(f"{len(rows)} prediction(s) from {model.version}" + (" (FLAGGED)" if model.flagged else ""))
     judged = outcomes(lake.read_small(LIVE_PREDICTIONS, where=where, filters=[("model_version", "=", model.version)]),
                       bars)
     card = scorecard(judged, datetime.now(timezone.utc), scorecard_window)
     if not card.empty:
         records = [{k: _python(v) for k, v in row.items()} for row in card.to_dict("records")]
-        report.add_written(lake.merge(LIVE_SCORECARD, lake.spark.createDataFrame(records, LIVE_SCORECARD.spark_ddl()),
-                                      txn=txn))
+        schema = LIVE_SCORECARD.arrow_schema()
+        rows_card = pa.Table.from_pylist(records, schema=pa.schema([schema.field(c) for c in card.columns]))
+        report.add_written(lake.merge_rows(LIVE_SCORECARD, rows_card, txn=txn))
     return report
+
+
+def _append_predictions(lake: Lake, rows: list[dict], txn: Txn | None):
+    """Spark judges the rows against the table's rules (one job on the driver's rows) and delta-rs commits them:
+    a Spark commit would cost the stream beside it a second of both cores per batch. Rows that break a rule take
+    the Lake's Spark path, which quarantines them with their reason."""
+    frame = lake.spark.createDataFrame(rows, schema=LIVE_PREDICTIONS.spark_ddl())
+    judged = frame.withColumn("_failed_rule", first_failed_rule(LIVE_PREDICTIONS)).toArrow()
+    if judged["_failed_rule"].null_count < judged.num_rows:
+        return lake.append(LIVE_PREDICTIONS, frame, txn=txn)
+    return lake.append_rows(LIVE_PREDICTIONS, judged.drop_columns(["_failed_rule"]), txn=txn, judged=True)
 
 
 def _python(value):

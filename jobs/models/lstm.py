@@ -23,6 +23,9 @@ from jobs.models.features import Samples
 _CONFIGURED = False
 
 
+PREDICT_BATCH = 8192
+
+
 def cpu_threads() -> int:
     """Cores this process may use (cgroup/affinity aware), or PULSELAKE_TF_THREADS."""
     if os.environ.get("PULSELAKE_TF_THREADS"):
@@ -134,7 +137,11 @@ class LstmPredictor:
         for key, mask in groups.items():
             if not mask.any():
                 continue
-            out = self.models[key].predict(self._inputs(samples.take(mask)), batch_size=8192, verbose=0)
+            inputs, model = self._inputs(samples.take(mask)), self.models[key]
+            # A live batch of a few windows: one call, no tf.data pipeline (predict() builds one per call, costs
+            # the stream beside it CPU time and logs TensorFlow's dataset warnings)
+            out = model.predict_on_batch(inputs) if mask.sum() <= PREDICT_BATCH else \
+                model.predict(inputs, batch_size=PREDICT_BATCH, verbose=0)
             ret[mask], up[mask] = out["return"][:, 0], out["up"][:, 0]
         return ret, up
 

@@ -135,3 +135,20 @@ def assert_scorecard_matches(lake, predictions: pd.DataFrame, bars: pd.DataFrame
         assert got["ic"] == pytest.approx(ic) if len(rows) >= 3 and not np.isnan(ic) else pd.isna(got["ic"])
         assert got["beats_random_walk"] == (got["rmse"] < got["random_walk_rmse"])
         assert got["last_predicted_at"] == max(t for _, _, t in rows)
+
+
+def test_a_prediction_that_breaks_a_rule_is_quarantined_and_the_rest_land(spark, lake):
+    from datetime import date, datetime, timezone
+
+    from lake_schema.quarantine import QUARANTINE
+
+    at = datetime(2010, 8, 20, 15, 30, tzinfo=timezone.utc)
+    row = dict(symbol="AAPL", predicted_at=at, target_at=at.replace(minute=35), horizon_minutes=5, last_close=250.0,
+               predicted_return=0.001, prob_up=0.6, model_version="v1", flagged=False, flag_reason=None,
+               scored_at=at, trade_date=date(2010, 8, 20))
+    good = live._append_predictions(lake, [row], None)
+    assert good.rows == 1 and lake.read_small(LIVE_PREDICTIONS)["symbol"].tolist() == ["AAPL"]
+    live._append_predictions(lake, [{**row, "symbol": "MSFT"}, {**row, "symbol": "IBM", "prob_up": 1.5}], None)
+    assert sorted(lake.read_small(LIVE_PREDICTIONS)["symbol"]) == ["AAPL", "MSFT"]
+    refused = lake.read_small(QUARANTINE, filters=[("target_table", "=", LIVE_PREDICTIONS.name)])
+    assert refused["reason"].tolist() == ["live_prob_in_unit_interval"] and "IBM" in refused["record"].iloc[0]
