@@ -36,7 +36,7 @@ def replayed_trades(days, trades_per_day: int = 1_000) -> pd.DataFrame:
     for day in days:
         for n, trade in enumerate(day_trades(list(REPLAY_SYMBOLS), day, trades_per_day)):
             ts = datetime.fromtimestamp(trade.t_ms / 1000, timezone.utc)
-            rows.append({"trade_key": f"{day}-{n}", "symbol": trade.symbol, "price": trade.price,
+            rows.append({"trade_key": day.toordinal() * 1_000_000 + n, "symbol": trade.symbol, "price": trade.price,
                          "volume": float(trade.volume), "trade_ts": ts, "conditions": list(trade.conditions),
                          "received_at": ts, "trade_date": day})
     return pd.DataFrame(rows)

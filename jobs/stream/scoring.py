@@ -13,6 +13,7 @@ the same bars twice changes nothing.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -68,6 +69,7 @@ class LiveScorer:
         return taken
 
     def _run(self) -> None:
+        _yield_the_cpu()
         from jobs.models.live import score_live  # TensorFlow loads with the first model, in this thread only
 
         while True:
@@ -88,3 +90,16 @@ class LiveScorer:
             report.seconds = round(time.time() - handed_at, 2)  # from the batch's bars to its predictions
             if self.on_report is not None:
                 self.on_report(report)
+
+
+SCORER_NICE = 10  # how much lower the scorer's CPU priority is than the batches'
+
+
+def _yield_the_cpu() -> None:
+    """Lower this thread's scheduling priority (Linux: nice is per thread, and the threads it starts, like
+    TensorFlow's pools created on its first prediction, inherit it): on a machine with few cores the batches
+    get the CPU first and the predictions wait, not the other way round."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SCORER_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: scoring still works, at equal priority
+        log.info("could not lower the live scorer's CPU priority")

@@ -114,3 +114,23 @@ def test_the_live_scorer_takes_batches_in_order_and_skips_to_the_newest_when_beh
         scorer.moved({"AAPL": minute(m)})
     assert scorer._take()[0] == {"AAPL": minute(31 + CATCH_UP_AFTER), "MSFT": minute(31)}  # behind: the newest
     assert scorer._take() is None
+
+
+def test_the_live_scorer_runs_at_a_lower_cpu_priority_than_the_batches(lake):
+    """On two cores the batches get the CPU first: the scorer's thread (and the TensorFlow pools it starts)
+    runs niced, so a slow model delays predictions, not silver."""
+    import os
+    import threading
+    from datetime import datetime, timezone
+
+    from jobs.stream.scoring import SCORER_NICE, LiveScorer
+
+    seen = []
+    scorer = LiveScorer(lake, on_report=lambda report: seen.append(
+        (os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), report.notes))).start()
+    scorer.moved({"AAPL": datetime(2010, 1, 4, 14, 30, tzinfo=timezone.utc)})
+    scorer.stop()
+    [(nice, notes)] = seen
+    assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + SCORER_NICE)
+    assert "model in gold.model_runs: nothing scored" in notes[0]  # an empty lake: nothing to score, said so
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < nice  # this (batch-side) thread is untouched
