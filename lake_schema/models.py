@@ -93,8 +93,9 @@ LIVE_PREDICTIONS = TableSpec(
 
 LIVE_SCORECARD = TableSpec(
     name="gold.live_scorecard",
-    description="The live predictions judged as their outcomes arrive: over each scope's most recent resolved "
-    "predictions, the model's error, hit rate and IC beside the random walk's error, per symbol and overall ('*').",
+    description="The live predictions judged as their outcomes arrive: over each scope's 60 most recent resolved "
+    "predictions of the last 5 trading days with predictions (a rolling window, not reset at midnight), the "
+    "model's error, hit rate and IC beside the random walk's error, per symbol and overall ('*').",
     columns=(
         Column("scope", "string", False, "a symbol, or '*' for every symbol's window pooled"),
         Column("model_version", "string", False),
@@ -107,7 +108,11 @@ LIVE_SCORECARD = TableSpec(
         Column("hit_rate", "double", True, "share of called directions that were right (zero forecasts and moves skipped)"),
         Column("hit_n", "long", False, "predictions the hit rate counts"),
         Column("ic", "double", True, "Pearson correlation of predicted and realised returns; NULL under 3 rows or no spread"),
-        Column("beats_random_walk", "boolean", False, "rmse < random_walk_rmse"),
+        Column("mse_diff", "double", False, "mean of the model's squared error less the random walk's (< 0: better)"),
+        Column("mse_diff_ci_low", "double", True, "95% interval of mse_diff (Newey-West over the horizon's overlap)"),
+        Column("mse_diff_ci_high", "double", True),
+        Column("beats_random_walk", "boolean", True, "true or false once at least 30 predictions are resolved and "
+               "the interval of mse_diff excludes 0; NULL until then: not enough evidence either way"),
         Column("first_predicted_at", "timestamp", False),
         Column("last_predicted_at", "timestamp", False),
         Column("updated_at", "timestamp", False),

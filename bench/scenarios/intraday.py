@@ -1,10 +1,10 @@
 """Scenario: the intraday model and live scoring, on the nightly's replayed trades.
 
-Builds silver.bars_1m from the trades the nightly replays (the last REPLAY_DAYS bundled trading days of
+Builds silver.bars_1m from the trades the nightly replays (the REPLAY_DAYS bundled trading days before the last of
 REPLAY_SYMBOLS, 1,000 synthetic trades a symbol and day, bridged through each real daily bar), with the lake's own
 bar definition. Then times the shipped intraday config's train-and-evaluate (walk-forward against every baseline,
 final fit, register) and reports every model's out-of-sample RMSE and IC. Last, what scoring adds to a stream
-batch: the day after the training days is fed in two-minute steps, and each step runs `score_live` exactly as the
+batch: the last bundled day (the stream walkthrough's) is fed in two-minute steps, and each step runs `score_live` as the
 stream's batch does after its bars (predict the symbols whose bars moved, append, rewrite the scorecard).
 Knobs: PULSELAKE_BENCH_INTRADAY_DAYS (training days, default REPLAY_DAYS), PULSELAKE_BENCH_INTRADAY_STEPS
 (scoring steps, default 30). `sizes` does not apply.
@@ -55,11 +55,11 @@ def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
     from jobs.models import live, registry
     from jobs.models.intraday_pipeline import intraday_config, train_intraday
     from jobs.replay.intraday import trading_days
-    from jobs.sources.bundled import REPLAY_DAY, REPLAY_DAYS
+    from jobs.sources.bundled import LAST_BUNDLED_DAY, REPLAY_DAYS
 
     days = int(os.environ.get("PULSELAKE_BENCH_INTRADAY_DAYS", REPLAY_DAYS))
     steps = int(os.environ.get("PULSELAKE_BENCH_INTRADAY_STEPS", "30"))
-    calendar = trading_days(end=REPLAY_DAY)
+    calendar = trading_days(end=LAST_BUNDLED_DAY)  # trained on the days before the last, scored live on it
     train_days, live_day = calendar[-days - 1:-1], calendar[-1]
     lake = Lake(spark, Settings(lake_root=str(workdir / "intraday_lake"), spark_master=spark.sparkContext.master))
     config = intraday_config()

@@ -34,3 +34,15 @@ def started_lake(lake_root: Optional[str] = None, out: Optional[Console] = None)
 
     with spinner(out or console, "starting Spark"):
         return open_lake(settings_for(lake_root))
+
+
+def require_broker(out: Optional[Console] = None) -> None:
+    """Exit with one line when the Kafka a command needs is not there."""
+    from jobs.resources.kafka import BrokerUnavailable, get_kafka_settings
+    from jobs.resources.kafka import require_broker as check
+
+    try:
+        check(get_kafka_settings())
+    except BrokerUnavailable as exc:
+        (out or console).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
@@ -20,7 +19,7 @@ console = Console(stderr=True, soft_wrap=True)  # summary and error lines stay w
 _LAKE_ROOT = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake")
 
 
-def _publisher(source: str, buffer: int = 100_000):
+def _publisher(source: str, buffer: int = 100_000, out: Console | None = None):
     """A producer for `source`, the topics created; a clear error when Kafka cannot be reached."""
     from confluent_kafka import KafkaException
 
@@ -32,7 +31,7 @@ def _publisher(source: str, buffer: int = 100_000):
         return Publisher(settings, source, buffer_records=buffer)
     except (KafkaException, RuntimeError) as exc:
         _fail(f"cannot reach Kafka at {settings.bootstrap}: {exc} (start one with `make kafka`, "
-              "or set KAFKA_BOOTSTRAP_SERVERS and KAFKA_SASL_USERNAME/PASSWORD)")
+              "or set KAFKA_BOOTSTRAP_SERVERS and KAFKA_SASL_USERNAME/PASSWORD)", out)
 
 
 def _seconds(text: str) -> float:
@@ -44,8 +43,8 @@ def _seconds(text: str) -> float:
         raise typer.BadParameter(str(exc)) from None
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+def _fail(message: str, out: Console | None = None) -> None:
+    (out or console).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -58,37 +57,50 @@ def trades(
     kafka_buffer: int = typer.Option(100_000, help="records the producer holds while Kafka is down or slow"),
     open_timeout: str = typer.Option("10s", help="give up on a handshake after this long (then retry)"),
     max_backoff: str = typer.Option("30s", help="longest wait between reconnects (a server's Retry-After included)"),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="log connects, drops and retries"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="show connects, drops, retries and Kafka's client log live; they always go to "
+                                      "the log file"),
 ) -> None:
     """Stream Finnhub trades over the websocket into the Kafka topic finnhub.trades (key from $FINNHUB_API_KEY).
 
     Failed handshakes and lost connections are retried until the run ends; the summary counts them by reason.
-    Exit code 1 when the run never connected."""
-    from jobs.ingest.finnhub_ws import DEFAULT_WS_URL, AuthError, FinnhubTradeCollector, collect_trades
-    from jobs.ingest.publish import PublishError
+    Exit code 1 when the run never connected. The terminal shows the start and the summary; the rest goes to
+    a log file (<lake>/_logs/ingest-trades-<time>.log) whose path it prints."""
+    from jobs.cli.common import settings_for
+    from jobs.resources.run_log import captured_output, run_log_path
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(message)s")
     api_key = os.environ.get("FINNHUB_API_KEY", "")
     if not api_key:
         _fail("set FINNHUB_API_KEY (any value works against `pulselake replay finnhub`)")
+    with captured_output(run_log_path(settings_for(None), "ingest-trades"), verbose) as out:
+        _collect_trades(out, api_key, symbols, duration, url, buffer, kafka_buffer, open_timeout, max_backoff)
+
+
+def _collect_trades(out: Console, api_key: str, symbols: str, duration: Optional[str], url: Optional[str],
+                    buffer: int, kafka_buffer: int, open_timeout: str, max_backoff: str) -> None:
+    from jobs.ingest.finnhub_ws import DEFAULT_WS_URL, AuthError, FinnhubTradeCollector, collect_trades
+    from jobs.ingest.publish import PublishError
+
+    say = lambda text: out.print(text, highlight=False, soft_wrap=True)  # noqa: E731
     try:
         collector = FinnhubTradeCollector(
             url or os.environ.get("FINNHUB_WS_URL") or DEFAULT_WS_URL, api_key, symbols.split(","),
-            _publisher("finnhub-ws", kafka_buffer), buffer_size=buffer, open_timeout_s=_seconds(open_timeout), backoff_max_s=_seconds(max_backoff),
+            _publisher("finnhub-ws", kafka_buffer, out), buffer_size=buffer, open_timeout_s=_seconds(open_timeout),
+            backoff_max_s=_seconds(max_backoff),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    console.print(f"collecting {', '.join(collector.symbols)} from {collector.safe_url}; Ctrl-C or SIGTERM stops and flushes")
+    say(f"collecting {', '.join(collector.symbols)} from {collector.safe_url}; Ctrl-C or SIGTERM stops and flushes")
     try:
         stats = asyncio.run(collect_trades(collector, _seconds(duration) if duration else None))
     except (AuthError, PublishError) as exc:
-        console.print(json.dumps(collector.stats.summary()))
-        _fail(str(exc))
+        say(json.dumps(collector.stats.summary()))
+        _fail(str(exc), out)
         return
-    console.print(json.dumps(stats.summary()))
+    say(json.dumps(stats.summary()))
     if not stats.connects:
         reasons = ", ".join(f"{reason} x{count}" for reason, count in stats.failures.most_common()) or "stopped first"
-        _fail(f"never connected to {collector.safe_url} ({reasons})")
+        _fail(f"never connected to {collector.safe_url} ({reasons})", out)
 
 
 @app.command()
@@ -196,17 +208,44 @@ def load(lake_root: Optional[str] = _LAKE_ROOT) -> None:
     steps that read Kafka (`pulselake graph`)."""
     from datetime import datetime, timezone
 
-    from jobs.cli.common import started_lake
+    from jobs.cli.common import require_broker, started_lake
+    from jobs.ingest.checkpoint import OffsetsGone
     from jobs.ingest.consume import CheckpointBusy
     from jobs.pipeline.graph import select
     from jobs.window import Window
 
+    require_broker()
     lake, window = started_lake(lake_root), Window.latest(datetime.now(timezone.utc))
     try:
         for chosen in select(reading_topics=True):
             console.print(chosen.run(lake, window).summary())
+    except (CheckpointBusy, OffsetsGone) as exc:
+        _fail(str(exc))
+
+
+@app.command("reset-offsets")
+def reset_offsets(
+    topic: str = typer.Option(..., help="the topic whose checkpoint to move, e.g. finnhub.trades"),
+    lake_root: Optional[str] = _LAKE_ROOT,
+) -> None:
+    """When the broker no longer holds the offsets a topic's checkpoint reads next (retention expired, a new
+    broker): record each gap (topic, partition, offset range, records) in bronze.quarantine, then move the
+    checkpoint to what the broker holds, so `ingest load` and `stream` go on. Does nothing when there is no gap."""
+    from jobs.cli.common import require_broker, started_lake
+    from jobs.ingest.consume import CheckpointBusy, reset_offsets as reset
+    from jobs.pipeline.sinks import all_sinks
+
+    sinks = {sink.topic: sink for sink in all_sinks()}
+    if topic not in sinks:
+        raise typer.BadParameter(f"unknown topic {topic!r}; one of {', '.join(sinks)}")
+    require_broker()
+    try:
+        report = reset(started_lake(lake_root), sinks[topic])
     except CheckpointBusy as exc:
         _fail(str(exc))
+        return
+    for note in report.notes:
+        console.print(note, highlight=False)
 
 
 @app.command()
@@ -218,7 +257,7 @@ def rebuild(
 ) -> None:
     """Re-derive a bronze table's rows from the records Kafka retains in [start, end) and merge back the missing
     ones (idempotent: a second run changes nothing). Then `pulselake nightly` rebuilds the days whose bronze grew."""
-    from jobs.cli.common import started_lake
+    from jobs.cli.common import require_broker, started_lake
     from jobs.ingest.consume import rebuild as rebuild_range
     from jobs.pipeline.sinks import all_sinks
 
@@ -228,6 +267,7 @@ def rebuild(
     first, last = (_utc(value, name) for value, name in ((start, "--start"), (end, "--end")))
     if first >= last:
         raise typer.BadParameter("--start must be before --end")
+    require_broker()
     report = rebuild_range(started_lake(lake_root), sinks[topic], first, last)
     console.print(f"{report.step}: {'; '.join(report.notes)} ({report.seconds:.1f} s)")
 

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from jobs.cli.common import parse_date
+from jobs.cli.common import LAKE_ROOT_HELP, parse_date, settings_for
 
 app = typer.Typer(help="Serve offline stand-ins for Finnhub (websocket + REST) and Reddit (praw's API subset).",
                   no_args_is_help=True)
@@ -22,22 +22,31 @@ def finnhub(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8765, help="port (0: any free port)"),
     symbols: Optional[str] = typer.Option(None, help="comma-separated universe; default: whatever clients subscribe to"),
-    start: Optional[str] = typer.Option(None, help="first trading day to replay (2009-08-21 .. 2010-08-20)"),
+    start: Optional[str] = typer.Option(None, help="first trading day to replay (2009-08-21 .. 2010-08-20); default "
+                                                   "the bundled day after the lake's newest trade day, so the "
+                                                   "stream gets new bars (the last bundled day for a lake without "
+                                                   "trades)"),
     days: int = typer.Option(1, help="trading days to replay"),
     trades_per_day: int = typer.Option(390, help="synthetic trades per symbol and day"),
     speedup: float = typer.Option(390.0, help="market seconds per wall second (0: as fast as possible)"),
     seed: int = typer.Option(0, help="seed of the intraday paths"),
     api_key: Optional[str] = typer.Option(None, help="only accept this token (default: any)"),
     loop: bool = typer.Option(False, help="start over after the last day"),
+    lake_root: Optional[str] = typer.Option(None, help=LAKE_ROOT_HELP + " (read for the default --start)"),
 ) -> None:
     """Finnhub's trade websocket, streaming trades synthesised from the bundled daily bars (ws://HOST:PORT)."""
     from jobs.replay.finnhub_ws import FinnhubReplayConfig, serve_forever
 
-    config = FinnhubReplayConfig(symbols=symbols.split(",") if symbols else None, start=parse_date(start), days=days,
+    first, why = (parse_date(start), "--start") if start else _day_after_the_lake(lake_root)
+    config = FinnhubReplayConfig(symbols=symbols.split(",") if symbols else None, start=first, days=days,
                                  trades_per_day=trades_per_day, speedup=speedup, seed=seed, api_key=api_key, loop=loop)
 
     def ready(server) -> None:
-        console.print(f"Finnhub replay on {server.url}  (export FINNHUB_WS_URL={server.url}); Ctrl-C stops")
+        from jobs.sources.bundled import REPLAY_SYMBOLS
+
+        console.print(f"Finnhub replay of {first} ({why}) on {server.url}; Ctrl-C stops\n"
+                      f"  collect it: FINNHUB_API_KEY=x pulselake ingest trades --url {server.url} "
+                      f"--symbols {','.join(REPLAY_SYMBOLS)}", soft_wrap=True, highlight=False)
 
     async def main() -> None:
         task = asyncio.create_task(serve_forever(config, host, port, ready))
@@ -50,6 +59,28 @@ def finnhub(
             pass
 
     asyncio.run(main())
+
+
+def _day_after_the_lake(lake_root: Optional[str]):
+    """(first day to replay, why): the bundled trading day after silver.trades' newest day, so what the stream
+    takes is newer than the lake's watermark; the last bundled day when the lake has no trades."""
+    from jobs.replay.intraday import trading_days
+    from jobs.resources.lake import Lake
+    from jobs.sources.bundled import LAST_BUNDLED_DAY
+    from lake_schema.trades import SILVER_TRADES
+
+    settings = settings_for(lake_root)
+    newest = Lake(None, settings).newest_partition(SILVER_TRADES)
+    if newest is None:
+        return LAST_BUNDLED_DAY, f"the last bundled day; {settings.lake_root} has no trades yet"
+    later = [day for day in trading_days() if day > newest]
+    if not later:
+        console.print(f"[red]error:[/red] {settings.lake_root} already has trades of {newest}, the last bundled "
+                      f"trading day: there is no later day to replay. Pass --start YYYY-MM-DD to replay an earlier "
+                      f"one (its trades arrive behind the stream's watermark: silver keeps them, their bars wait "
+                      f"for `pulselake stream rebuild-bars`).", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=1)
+    return later[0], f"the day after the lake's newest trade day, {newest}"
 
 
 @app.command("finnhub-rest")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -25,11 +26,6 @@ def _duration(text: str, option: str) -> timedelta:
         raise typer.BadParameter(f"{option}: {exc}") from None
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code=1)
-
-
 @app.callback(invoke_without_command=True)
 def stream(
     ctx: typer.Context,
@@ -43,6 +39,8 @@ def stream(
                                help="beside the batches, predict the symbols whose bars moved with the newest intraday "
                                     "model (gold.live_predictions) and update gold.live_scorecard"),
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="show Spark's and TensorFlow's logs live; they always go to the log file"),
 ) -> None:
     """Start the stream (runs until Ctrl-C/SIGTERM, or with --available-now until caught up).
 
@@ -59,49 +57,80 @@ def stream(
     config = StreamConfig(trigger_seconds=interval.total_seconds(), available_now=available_now,
                           max_offsets_per_trigger=max_records_per_trigger, watermark=_duration(watermark, "--watermark"),
                           score=score)
-    _run(config, lake_root)
+    _run(config, lake_root, verbose)
 
 
-def _run(config, lake_root: Optional[str]) -> None:
-    from pyspark.errors import StreamingQueryException
+FINISH_BATCH_S = 60.0  # how long Ctrl-C waits for the batch in progress before abandoning it
 
-    from jobs.cli.common import started_lake
-    from jobs.ingest.consume import CheckpointBusy
-    from jobs.stream.query import start_stream
 
-    lake = started_lake(lake_root)
+def _run(config, lake_root: Optional[str], verbose: bool) -> None:
+    """The stream under a run log: batch and scoring lines on the terminal, Spark's and TensorFlow's output in
+    the log file. Ctrl-C or SIGTERM lets the batch in progress finish (a second one abandons it) and stops."""
+    from jobs.cli.common import settings_for
+    from jobs.resources.run_log import captured_output, quiet_tensorflow, run_log_path
 
-    def report(batch) -> None:
-        print(batch.line(), flush=True)
+    quiet_tensorflow()
+    with captured_output(run_log_path(settings_for(lake_root), "stream"), verbose) as out:
+        from pyspark.errors import StreamingQueryException
 
-    def scored(live) -> None:
-        print(live.summary(), flush=True)
+        from jobs.cli.common import require_broker, started_lake
+        from jobs.ingest.checkpoint import OffsetsGone
+        from jobs.ingest.consume import CheckpointBusy
+        from jobs.stream.query import start_stream
 
-    try:
-        stream = start_stream(lake, config, on_batch=report, on_score=scored)
-    except CheckpointBusy as exc:
-        _fail(str(exc))
-        return
-    mode = "until caught up" if config.available_now else f"every {config.trigger_seconds:g} s"
-    console.print(f"streaming Kafka finnhub.trades -> bronze/silver trades, bars_1m"
-                  f"{', live predictions' if config.score else ''} ({mode}); "
-                  f"checkpoint {stream.checkpoint}; Ctrl-C or SIGTERM stops")
-    stopping = threading.Event()
+        require_broker(out)
+        lake = started_lake(lake_root, out)
+        say = lambda text: out.print(text, highlight=False, soft_wrap=True)  # noqa: E731
+        try:
+            stream = start_stream(lake, config, on_batch=lambda batch: say(batch.line()),
+                                  on_score=lambda live: say(live.summary()))
+        except (CheckpointBusy, OffsetsGone) as exc:
+            out.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=1) from None
+        mode = "until caught up" if config.available_now else f"every {config.trigger_seconds:g} s"
+        say(f"streaming Kafka finnhub.trades -> bronze/silver trades, bars_1m"
+            f"{', live predictions' if config.score else ''} ({mode}); checkpoint {stream.checkpoint}; "
+            "Ctrl-C or SIGTERM stops")
+        stopping, hurry, outcome = threading.Event(), threading.Event(), []
 
-    def stop(*_: object) -> None:
-        stopping.set()
-        threading.Thread(target=stream.stop, daemon=True).start()
+        def stop(*_: object) -> None:
+            if stopping.is_set():
+                hurry.set()
+                return
+            stopping.set()
+            threading.Thread(target=stopper, daemon=True).start()  # no Spark call inside a signal handler
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
-    try:
-        stream.await_termination()
-    except StreamingQueryException as exc:
-        if not stopping.is_set():
-            _fail(f"the stream stopped on an error: {str(exc).splitlines()[0]}")
-    finally:
-        stream.lock.release()
-    console.print("stream stopped" + (" (caught up)" if config.available_now and not stopping.is_set() else ""))
+        def stopper() -> None:
+            ended = None
+            try:
+                if stream.batch_running():
+                    say("stopping after the batch in progress (Ctrl-C again abandons it) ...")
+                ended = stream.stop(FINISH_BATCH_S, hurry)
+            finally:
+                outcome.append(ended)
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop)
+        try:
+            stream.await_termination()
+        except StreamingQueryException as exc:
+            if not stopping.is_set():
+                out.print(f"[red]error:[/red] the stream stopped on an error: {_first_line(exc)}")
+                raise typer.Exit(code=1) from None
+        finally:
+            if not stopping.is_set():
+                stream.stop()  # caught up, or failed: score what is left, release the checkpoint
+            while stopping.is_set() and not outcome:  # the stopper is draining the scorer
+                time.sleep(0.1)
+        say("stream stopped" + (" (caught up)" if config.available_now and not stopping.is_set() else "") + {
+            None: "", "finished": ": the batch in progress finished first",
+            "abandoned": ": the batch in progress was abandoned; the next start replays it exactly once",
+        }[outcome[0] if outcome else None])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @app.command("rebuild-bars")

@@ -46,20 +46,24 @@ def model_runs(lake: Lake) -> pd.DataFrame:
     return lake.read_small(MODEL_RUNS)
 
 
-def newest_trade(lake: Lake) -> pd.Timestamp | None:
-    """Time of the newest trade in silver.trades, from the Delta log's per-file max statistics
-    (no data scan); files without statistics fall back to reading the newest partition."""
+def newest_trade(lake: Lake) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """(when the collector received the newest trade in silver.trades, the newest exchange time), from the Delta
+    log's per-file max statistics (no data scan); files without statistics fall back to the newest partition."""
     if not lake.exists(SILVER_TRADES):
-        return None
+        return None, None
     actions = pa.table(DeltaTable(lake.uri(SILVER_TRADES), storage_options=lake.settings.storage_options)
                        .get_add_actions(flatten=True))
     if not actions.num_rows:
-        return None
-    if "max.trade_ts" in actions.column_names and actions.column("max.trade_ts").null_count == 0:
-        return pd.Timestamp(max(actions.column("max.trade_ts").to_pylist()))
+        return None, None
+    columns = ["max.received_at", "max.trade_ts"]
+    if all(c in actions.column_names and actions.column(c).null_count == 0 for c in columns):
+        received, exchange = (max(actions.column(c).to_pylist()) for c in columns)
+        return pd.Timestamp(received), pd.Timestamp(exchange)
     newest_day = max(actions.column("partition.trade_date").to_pylist())
-    frame = lake.read_small(SILVER_TRADES, where=[("trade_date", "=", newest_day)], columns=["trade_ts"])
-    return None if frame.empty else pd.Timestamp(frame.trade_ts.max())
+    frame = lake.read_small(SILVER_TRADES, where=[("trade_date", "=", newest_day)], columns=["received_at", "trade_ts"])
+    if frame.empty:
+        return None, None
+    return pd.Timestamp(frame.received_at.max()), pd.Timestamp(frame.trade_ts.max())
 
 
 def kafka_lag(lake: Lake) -> pd.DataFrame:
@@ -74,7 +78,7 @@ def kafka_lag(lake: Lake) -> pd.DataFrame:
 
 LIVE_COLUMNS = ["symbol", "price", "price_at", "predicted_at", "target_at", "predicted_return", "prob_up", "flagged",
                 "flag_reason", "model_version", "resolved", "pending", "rmse", "random_walk_rmse", "hit_rate", "ic",
-                "beats_random_walk"]
+                "mse_diff_ci_low", "mse_diff_ci_high", "beats_random_walk", "predicted_today"]
 
 
 def live_board(lake: Lake) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -93,5 +97,12 @@ def live_board(lake: Lake) -> tuple[pd.DataFrame, pd.DataFrame]:
              .rename(columns={"close": "price", "minute_start": "price_at"}))
     board = (newest.merge(price, on="symbol", how="left")
              .merge(card.rename(columns={"scope": "symbol"}), on=["symbol", "model_version"], how="left"))
-    overall = card[card.scope == "*"].sort_values("updated_at", ascending=False)
+    models = set(board.model_version)  # the '*' row of the model the board shows, not of an older one
+    overall = card[(card.scope == "*") & card.model_version.isin(models)].sort_values("updated_at", ascending=False)
+    # Symbols the model has a record for but no prediction on this day (no trades: the feed had none) stay on the
+    # board with their scorecard, so none vanishes silently.
+    quiet = card[(card.scope != "*") & card.model_version.isin(models) & ~card.scope.isin(set(board.symbol))]
+    if not quiet.empty:
+        board = pd.concat([board, quiet.rename(columns={"scope": "symbol"})], ignore_index=True)
+    board = board.assign(predicted_today=board.predicted_at.notna())
     return board[LIVE_COLUMNS].sort_values("symbol", ignore_index=True), overall.reset_index(drop=True)

@@ -17,22 +17,25 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql.streaming import StreamingQuery
 
 from pyspark.sql import functions as F
 
+from jobs.ingest.checkpoint import OffsetGap, OffsetsGone, committed, gone_message, move_offsets, offset_gaps
 from jobs.ingest.records import kafka_records, record_key
-from jobs.resources.kafka_admin import ensure_topics
+from jobs.resources.kafka_admin import end_offsets, ensure_topics
 from jobs.resources.kafka import KafkaSettings, get_kafka_settings
 from jobs.quality import REASON, to_quarantine
 from jobs.resources.lake import Lake, Txn
@@ -154,6 +157,7 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
     """Start the query on Spark's stream thread (the caller holds the checkpoint's lock)."""
     kafka = kafka or get_kafka_settings()
     ensure_topics(kafka.client_config(), [kafka.topic(sink.topic)], partitions=kafka.partitions)
+    check_offsets(lake, sink, kafka)
     reader = (lake.spark.readStream.format("kafka").options(**kafka.spark_options())
               .option("subscribe", kafka.topic(sink.topic)).option("startingOffsets", "earliest").option("includeHeaders", "true"))
     limit = max_offsets_per_trigger or sink.max_records_per_batch
@@ -172,6 +176,17 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
     if available_now:
         return writer.trigger(availableNow=True).start()
     return writer.trigger(processingTime=f"{int(trigger_seconds * 1000)} milliseconds").start()
+
+
+def check_offsets(lake: Lake, sink: TopicSink, kafka: KafkaSettings) -> None:
+    """Raise OffsetsGone (one line: which partitions, which offsets, the command that recovers) when the broker no
+    longer holds what the checkpoint would read next, instead of Spark's data-loss stack trace."""
+    taken = committed(checkpoint_location(lake, sink), lake.settings.storage_options)
+    if taken is None:
+        return
+    gaps = offset_gaps(taken, end_offsets(kafka.client_config(), kafka.topic(sink.topic)))
+    if gaps:
+        raise OffsetsGone(gone_message(sink.table.name, gaps))
 
 
 @timed
@@ -233,3 +248,42 @@ def rebuild(lake: Lake, sink: TopicSink, start: datetime, end: datetime, kafka: 
     finally:
         rows.unpersist()
     return report
+
+
+GONE = "kafka_records_gone"  # the quarantine reason of a gap `reset_offsets` moved the checkpoint past
+
+
+def reset_offsets(lake: Lake, sink: TopicSink, kafka: KafkaSettings | None = None) -> StepReport:
+    """Move the sink's checkpoint past offsets the broker no longer holds, after recording each gap in
+    bronze.quarantine (reason kafka_records_gone, one row per partition: topic, partition, offset range,
+    records). The rows carry an app transaction keyed on the checkpoint's batch, so a rerun after a crash between
+    the two records nothing twice. Holds the checkpoint's lock."""
+    kafka = kafka or get_kafka_settings()
+    report = StepReport(f"reset offsets of {sink.topic} -> {sink.table.name}")
+    location = checkpoint_location(lake, sink)
+    with CheckpointLock(lake, sink).acquire(0.0):
+        taken = committed(location, lake.settings.storage_options)
+        gaps = offset_gaps(taken, end_offsets(kafka.client_config(), kafka.topic(sink.topic)))
+        if not gaps:
+            report.notes.append("the broker holds every offset the checkpoint reads next: nothing to move")
+            return report
+        now, txn = datetime.now(timezone.utc), Txn(f"{sink.app_id}-reset-offsets", taken.batch + 1)
+        rows = pa.Table.from_pylist([_gap_row(gap, sink, txn, now) for gap in gaps])
+        report.add_written(lake.append_rows(QUARANTINE, rows, txn=txn))
+        batch = move_offsets(location, taken, gaps, lake.settings.storage_options)
+    report.notes.extend(gap.describe() for gap in gaps)
+    report.notes.append(f"checkpoint moved to what the broker holds (batch {batch}); each gap is a {GONE} row "
+                        f"in {QUARANTINE.name}")
+    return report
+
+
+def _gap_row(gap: OffsetGap, sink: TopicSink, txn: Txn, now: datetime) -> dict:
+    """A bronze.quarantine row for a gap: the offsets gone, as the record that never arrived."""
+    record = {"topic": gap.topic, "partition": gap.partition, "from_offset": gap.taken_to,
+              "to_offset": gap.broker_first if gap.cause == "retention" else None, "records": gap.records,
+              "cause": gap.cause, "broker_first": gap.broker_first, "broker_next": gap.broker_next,
+              "recorded_at": now.isoformat()}
+    return {"quarantine_batch": f"{sink.table.name}__{txn.app_id}:{txn.version:06d}", "target_table": sink.table.name,
+            "reason": GONE, "detail": f"{gap.cause}: {gap.describe()}", "record_key": None, "record": json.dumps(record),
+            "source_file": None, "line_number": None, "kafka_topic": gap.topic, "kafka_partition": gap.partition,
+            "kafka_offset": gap.taken_to, "ingest_date": now.date()}

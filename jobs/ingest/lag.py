@@ -1,22 +1,20 @@
 """How far behind Kafka each bronze table is: per topic, records retained, taken, waiting, and the newest one's age.
 
-What bronze has taken is what Spark committed in the sink's checkpoint: the source offsets of the newest
-batch with a commit marker (`offsets/<n>` beside `commits/<n>`). The newest record's age comes from the
+What bronze has taken is what Spark committed in the sink's checkpoint (`jobs.ingest.checkpoint`). The newest record's age comes from the
 broker (the timestamp of each partition's last record).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Iterable
 
+from jobs.ingest.checkpoint import committed
 from jobs.ingest.consume import TopicSink, checkpoint_location
 from jobs.resources.kafka_admin import end_offsets
 from jobs.resources.kafka import KafkaSettings
 from jobs.resources.lake import Lake
-from jobs.resources.storage import arrow_filesystem, join_uri
 
 
 @dataclass(frozen=True)
@@ -30,22 +28,8 @@ class TopicLag:
 
 def committed_offsets(lake: Lake, sink: TopicSink) -> dict[int, int]:
     """{partition: next offset to take} from the newest committed batch of the sink's checkpoint ({} if none)."""
-    fs, root = arrow_filesystem(checkpoint_location(lake, sink), lake.settings.storage_options)
-    commits = [info.base_name for info in fs.get_file_info(_selector(join_uri(root, "commits")))
-               if info.base_name.isdigit()]
-    if not commits:
-        return {}
-    newest = max(commits, key=int)
-    with fs.open_input_stream(join_uri(root, "offsets", newest)) as handle:
-        lines = handle.read().decode("utf-8").splitlines()
-    offsets: dict[str, dict[str, int]] = json.loads(lines[2])  # line 0: version, 1: batch metadata, 2: the source
-    return {int(p): int(o) for by_partition in offsets.values() for p, o in by_partition.items()}
-
-
-def _selector(path: str):
-    from pyarrow.fs import FileSelector
-
-    return FileSelector(path, allow_not_found=True)
+    taken = committed(checkpoint_location(lake, sink), lake.settings.storage_options)
+    return taken.offsets if taken else {}
 
 
 def newest_record_age(kafka: KafkaSettings, topic: str, ends: dict[int, tuple[int, int]]) -> float | None:

@@ -124,29 +124,74 @@ def lead_lag_curve(lead_lag: pd.DataFrame, measure: str = "mean_sentiment", tick
 # ------------------------------------------------------------------ stream ---
 
 
+LIVE_WITHIN_S = 60.0  # a stream whose newest trade arrived longer ago than this is idle
+REPLAY_AFTER_S = 86_400.0  # trades whose exchange time trails their receipt by more than this are a replay
+
+
 @dataclass(frozen=True)
 class Freshness:
-    newest: datetime | None
-    age_seconds: float | None
+    """The newest trade in silver: when the collector received it and its exchange time, against `now`."""
+    received: datetime | None
+    exchange: datetime | None
+    now: datetime
+
+    @property
+    def receipt_age_s(self) -> float | None:
+        return None if self.received is None else max((self.now - self.received).total_seconds(), 0.0)
+
+    @property
+    def exchange_lag_s(self) -> float | None:
+        """How far the newest trade's exchange time trails its receipt (a live feed: seconds)."""
+        if self.received is None or self.exchange is None:
+            return None
+        return max((self.received - self.exchange).total_seconds(), 0.0)
+
+    @property
+    def replay(self) -> bool:
+        return (self.exchange_lag_s or 0.0) > REPLAY_AFTER_S
+
+    @property
+    def state(self) -> str:
+        """'no trades', 'live' (a trade arrived within LIVE_WITHIN_S) or 'idle'."""
+        if self.received is None:
+            return "no trades"
+        return "live" if (self.receipt_age_s or 0.0) <= LIVE_WITHIN_S else "idle"
 
     @property
     def text(self) -> str:
-        if self.newest is None:
+        if self.received is None:
             return "no trades yet"
-        return f"newest trade {humanize_seconds(self.age_seconds or 0.0)} old ({self.newest:%Y-%m-%d %H:%M:%S} UTC)"
+        arrived = f"newest trade received {humanize_seconds(self.receipt_age_s or 0.0)} ago"
+        if self.exchange is None:
+            return arrived
+        if self.replay:
+            return f"{arrived}; a replay of {self.exchange:%Y-%m-%d} (exchange time {self.exchange:%H:%M:%S} UTC)"
+        return (f"{arrived}; exchange time {self.exchange:%Y-%m-%d %H:%M:%S} UTC, "
+                f"{humanize_seconds(self.exchange_lag_s or 0.0)} before it arrived")
 
 
-def freshness(newest: datetime | pd.Timestamp | None, now: datetime | None = None) -> Freshness:
-    if newest is None or pd.isna(newest):
-        return Freshness(None, None)
-    stamp = pd.Timestamp(newest)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    now = now or datetime.now(timezone.utc)
-    return Freshness(stamp.to_pydatetime(), max((pd.Timestamp(now) - stamp).total_seconds(), 0.0))
+def freshness(received: datetime | pd.Timestamp | None, exchange: datetime | pd.Timestamp | None = None,
+              now: datetime | None = None) -> Freshness:
+    """Freshness of the newest trade from its receipt and exchange times (naive stamps are UTC)."""
+    return Freshness(_utc(received), _utc(exchange), now or datetime.now(timezone.utc))
+
+
+def _utc(stamp) -> datetime | None:
+    if stamp is None or pd.isna(stamp):
+        return None
+    stamp = pd.Timestamp(stamp)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
 
 
 def humanize_seconds(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
+    """A duration as a person reads it: 42 s, 7 min, 3 h 05 min, 4 days, 16.3 years."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        hours, minutes = divmod(int(round(seconds / 60)), 60)
+        return f"{hours} h {minutes:02d} min"
+    if seconds < 365 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    return f"{seconds / (365.25 * 86400):.1f} years"

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from jobs.models import registry
 from jobs.models.config import IntradayConfig
@@ -33,6 +33,10 @@ from jobs.window import Window
 from lake_schema.gold_sentiment import SENTIMENT_DAILY
 from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD, MODEL_RUNS
 from lake_schema.trades import BARS_1M
+
+
+EXCHANGE, EXCHANGE_CLOSE = ZoneInfo("America/New_York"), time(16, 0)
+SCORECARD_DAYS = 5  # trading days of predictions the scorecard looks back over (gold.live_scorecard's description)
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,13 @@ def _load(lake: Lake, choice: registry.Choice) -> LiveModel:
 
 
 def newest_day(lake: Lake) -> date | None:
-    """The newest trade_date of silver.bars_1m, from the Delta log's partition values (no data scan)."""
-    if not lake.exists(BARS_1M):
-        return None
-    actions = pa.table(lake.delta_table(BARS_1M).get_add_actions(flatten=True))
-    return pc.max(actions.column("partition.trade_date")).as_py() if actions.num_rows else None
+    """The newest trade_date of silver.bars_1m."""
+    return lake.newest_partition(BARS_1M, "trade_date")
+
+
+def session_close(day: date) -> datetime:
+    """The regular session's close on `day`, in UTC (a prediction aiming later is never resolved)."""
+    return datetime.combine(day, EXCHANGE_CLOSE, tzinfo=EXCHANGE).astimezone(timezone.utc)
 
 
 def predict_rows(model: LiveModel, bars: pd.DataFrame, at: dict[str, pd.Timestamp], sentiment: pd.DataFrame | None,
@@ -140,11 +146,18 @@ def score_live(lake: Lake, window: Window, symbols: list[str] | None = None, day
     rows = predict_rows(model, bars, at, sentiment, datetime.now(timezone.utc))
     made = _made(lake, where, model.version)
     rows = [r for r in rows if (r["symbol"], pd.Timestamp(r["predicted_at"])) not in made]
+    after_close = [r for r in rows if r["target_at"] > session_close(r["trade_date"])]
+    rows = [r for r in rows if r not in after_close]  # the session's last minutes: no price will come to judge them
     if rows:
         report.add_written(_append_predictions(lake, rows, txn))
-    report.notes.append(f"{len(rows)} prediction(s) from {model.version}" + (" (FLAGGED)" if model.flagged else ""))
-    judged = outcomes(lake.read_small(LIVE_PREDICTIONS, where=where, filters=[("model_version", "=", model.version)]),
-                      bars)
+    report.notes.append(f"{len(rows)} prediction(s) from {model.version}" + (" (FLAGGED)" if model.flagged else "")
+                        + (f"; {len(after_close)} not made: their target is after the session's close "
+                           f"({EXCHANGE_CLOSE:%H:%M} New York)" if after_close else ""))
+    recent = _scorecard_days(lake, days)
+    if recent != sorted(days):
+        bars = lake.read_small(BARS_1M, where=[("trade_date", "in", recent)], columns=BAR_COLUMNS)
+    judged = outcomes(lake.read_small(LIVE_PREDICTIONS, where=[("trade_date", "in", recent)],
+                                      filters=[("model_version", "=", model.version)]), bars)
     card = scorecard(judged, datetime.now(timezone.utc), scorecard_window)
     if not card.empty:
         records = [{k: _python(v) for k, v in row.items()} for row in card.to_dict("records")]
@@ -163,6 +176,14 @@ def _append_predictions(lake: Lake, rows: list[dict], txn: Txn | None):
     if judged["_failed_rule"].null_count < judged.num_rows:
         return lake.append(LIVE_PREDICTIONS, frame, txn=txn)
     return lake.append_rows(LIVE_PREDICTIONS, judged.drop_columns(["_failed_rule"]), txn=txn, judged=True)
+
+
+def _scorecard_days(lake: Lake, days: list[date]) -> list[date]:
+    """The trade dates the scorecard judges: the newest SCORECARD_DAYS with predictions up to the newest of `days`,
+    and `days`. A rolling window, so a new day starts with the evidence of the days before."""
+    last = max(days)
+    earlier = [d for d in lake.partition_values(LIVE_PREDICTIONS, "trade_date") if d <= last]
+    return sorted({*earlier[-SCORECARD_DAYS:], *days})
 
 
 def _python(value):

@@ -9,6 +9,7 @@ password is ``KAFKA_SASL_PASSWORD`` or else the one it generated into
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from contextlib import contextmanager
@@ -88,6 +89,34 @@ class KafkaSettings(BaseSettings):
                 "kafka.sasl.jaas.config": f'{_LOGIN_MODULES[self.sasl_mechanism]} required '
                                           f'username="{user}" password="{password}";',
                 "kafka.max.partition.fetch.bytes": str(MAX_RECORD_BYTES)}
+
+
+class BrokerUnavailable(RuntimeError):
+    """The configured Kafka cannot be reached or logged into; the message says what to do, in one line."""
+
+
+def require_broker(settings: KafkaSettings, timeout_s: float = 10.0) -> None:
+    """Fail fast, in one line, when the broker a command needs is not there (before Spark starts and a Kafka
+    source spends half a minute retrying into a stack trace)."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    hint = ("start one with `make kafka`" if settings.local
+            else "check KAFKA_BOOTSTRAP_SERVERS and KAFKA_SASL_USERNAME/PASSWORD")
+    try:
+        config = settings.client_config()
+    except RuntimeError as exc:  # no password: the local broker was never started here
+        raise BrokerUnavailable(f"cannot reach Kafka at {settings.bootstrap}: {exc}") from None
+    try:
+        AdminClient({**config, "logger": _SILENT}).list_topics(timeout=timeout_s)
+    except KafkaException as exc:
+        reason = exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else str(exc)
+        raise BrokerUnavailable(f"cannot reach Kafka at {settings.bootstrap} ({reason}); {hint}") from None
+
+
+# librdkafka's connect errors go to logging (a run log's file when there is one), never raw to the terminal.
+_SILENT = logging.getLogger("pulselake.kafka.require_broker")
+_SILENT.addHandler(logging.NullHandler())
 
 
 @lru_cache(maxsize=1)

@@ -369,7 +369,8 @@ def serve(
         console.print(f"  KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}", soft_wrap=True, highlight=False)
         console.print(f"  KAFKA_SASL_USERNAME={username}", soft_wrap=True, highlight=False)
         console.print(f"  {secret}", soft_wrap=True, highlight=False)
-        console.print(f"broker log: {broker.log_file}; Ctrl-C stops it", soft_wrap=True, highlight=False)
+        console.print(f"data in {data_dir.resolve()}; broker log: {broker.log_file}; Ctrl-C stops it",
+                      soft_wrap=True, highlight=False)
 
     serve_in_foreground(console, f"the Kafka broker on {broker.bootstrap}", broker.start, lambda: broker.running,
                         broker.stop, announce, str(broker.log_file))

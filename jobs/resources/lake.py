@@ -200,6 +200,22 @@ class Lake:
     def version(self, spec: TableSpec) -> int:
         return self.delta_table(spec).version()
 
+    def partition_values(self, spec: TableSpec, column: str | None = None) -> list:
+        """The values of a partition column (default the first) among the table's live files, sorted, from the
+        Delta log alone (no data read); [] for a missing or empty table."""
+        column = column or spec.partition_by[0]
+        if column not in spec.partition_by:
+            raise ValueError(f"{spec.name} is not partitioned by {column!r} (it is by {list(spec.partition_by)})")
+        if not self.exists(spec):
+            return []
+        actions = pa.table(self.delta_table(spec).get_add_actions(flatten=True))
+        return sorted(pc.unique(actions.column(f"partition.{column}")).to_pylist()) if actions.num_rows else []
+
+    def newest_partition(self, spec: TableSpec, column: str | None = None):
+        """The largest value of a partition column among the table's live files; None for an empty table."""
+        values = self.partition_values(spec, column)
+        return values[-1] if values else None
+
     def txn_version(self, spec: TableSpec, app_id: str) -> int | None:
         return self.delta_table(spec).transaction_version(app_id)
 

@@ -123,10 +123,14 @@ def bar_files_from(specs: Sequence[str | BarFile] | None) -> list[BarFile] | Non
     return files
 
 
-# What the nightly's embedded sources replay: the last bundled trading days of these symbols, beside the Reddit
-# corpus' end. Eight days: enough for the intraday model's walk-forward (five days to train on, then folds).
+# What the nightly's embedded sources replay: the bundled trading days of these symbols up to REPLAY_DAY, beside
+# the Reddit corpus' end. Eight days: enough for the intraday model's walk-forward (five days to train on, then
+# folds). The last bundled day is left out: after `make run` it is the stream's "today" (`pulselake replay
+# finnhub` continues after the lake's newest trade day), so the stream's trades get bars and predictions from a
+# model trained on the days before.
 REPLAY_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "JPM")
-REPLAY_DAY = date(2010, 8, 20)  # the last bundled trading day
+LAST_BUNDLED_DAY = date(2010, 8, 20)  # the bundled S&P 500 file's last trading day
+REPLAY_DAY = date(2010, 8, 19)  # the trading day before it
 REPLAY_DAYS = 8
 
 

@@ -8,6 +8,8 @@ topic to it.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
@@ -58,12 +60,25 @@ class TradesStream:
     def await_termination(self, timeout_s: float | None = None) -> bool:
         return self.query.awaitTermination(timeout_s) if timeout_s is not None else self.query.awaitTermination()
 
-    def stop(self) -> None:
+    def batch_running(self) -> bool:
+        return bool(self.query.isActive and self.query.status.get("isTriggerActive"))
+
+    def stop(self, finish_batch_s: float = 0.0, hurry: threading.Event | None = None) -> str | None:
+        """Stop the query, the scorer and the lock. A batch in progress gets up to `finish_batch_s` (or until
+        `hurry` is set) to finish: stopping inside one interrupts its thread mid-commit (safe, it is replayed, but
+        noisy). Returns "finished" or "abandoned" for that batch, None when none was running."""
+        outcome = None
         try:
+            if finish_batch_s > 0 and self.batch_running():
+                deadline = time.monotonic() + finish_batch_s
+                while self.batch_running() and time.monotonic() < deadline and not (hurry and hurry.is_set()):
+                    time.sleep(0.1)
+                outcome = "abandoned" if self.batch_running() else "finished"
             self.query.stop()
         finally:
             self._stop_scorer()
             self.lock.release()
+        return outcome
 
     def _stop_scorer(self) -> None:
         if self.scorer is not None:

@@ -67,7 +67,7 @@ def test_dashboard_renders_its_charts_and_follows_the_ticker_selection(dashboard
             # price + prediction, sentiment vs price, sentiment per subreddit, leaderboard
             assert rendered_charts(page, 4) >= 4
             text = page.locator("body").inner_text()
-            assert "Stream freshness" in text and "newest trade" in text and "old" in text
+            assert "Stream freshness" in text and "newest trade received" in text and " ago" in text
             assert "Predicted return" in text and ("FLAGGED: the model did NOT beat the random walk" in text
                                                    or "The model beat the random walk out of sample" in text)
             assert "Per subreddit" in text and "random_walk" in text and "lstm" in text

@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from jobs.models import live
@@ -34,6 +35,12 @@ def collect_day(kafka, day: date) -> int:
         stats, sent, _ = pool.submit(collect_from_replay, kafka, config, SYMBOLS, 120.0).result()
     assert stats.trades == len(sent) > 0 and not stats.kafka.get("failed"), stats.summary()
     return stats.trade_frames
+
+
+def kafka_table(page) -> str:
+    """The Kafka lag table's text (the last table on the live section: topics and their counts)."""
+    tables = page.locator("table").all_inner_texts()
+    return next((t for t in reversed(tables) if "not yet in bronze" in t), "")
 
 
 def newest_shown(page) -> str | None:
@@ -89,7 +96,10 @@ def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka,
             assert len(first) >= 3 and sum(r.records for r in first) == first_records
             shown_first = wait_for(lambda: newest_shown(page), 60, "the first live predictions on the page")
 
+            lag_before = kafka_table(page)
             later_records = collect_day(kafka, days[5])
+            # No reload: the Kafka lag refreshes with the live numbers (records waiting, then taken).
+            wait_for(lambda: kafka_table(page) != lag_before, 60, "the Kafka lag table to change by itself")
             second, second_scored = run_available_now(lake, max_offsets_per_trigger=later_records // 3 + 1)
             assert sum(r.records for r in second) == later_records
             # No reload: the panel refreshes by itself, to the newest prediction the stream wrote (it may show one
@@ -114,4 +124,10 @@ def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka,
     assert set(card.index) == {*SYMBOLS, "*"} and (card.resolved > 0).all()
     assert card.loc["*", "resolved"] == card.drop("*").resolved.sum()
     assert "Live scorecard, all symbols" in text and all(symbol in text for symbol in SYMBOLS)
+    assert f"n = {card.loc['*', 'resolved']} resolved predictions" in text  # the evidence behind the figures
+    assert ("Not enough evidence yet" in text) == bool(pd.isna(card.loc["*", "beats_random_walk"]))
+    assert "a replay of " in text and "stale" not in text  # 2010 trades received now: a replay, not stale
+    assert "•" not in text  # empty cells are blank
+    log = (tmp_path / "live.log").read_text()
+    assert "deprecat" not in log.lower(), log[-3000:]  # no use_container_width (or other) deprecation warnings
     assert ("FLAGGED" in text) == bool(predictions.flagged.any())

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -31,6 +32,7 @@ from tests.ingest.helpers import (API_KEY, assert_same_trades, collect_from_repl
                                   kafka_trades, marks, read_records)
 
 ROOT = Path(__file__).resolve().parents[2]
+RUN_LOGS = Path(tempfile.gettempdir()) / "pulselake-collector-tests"  # the collectors' run logs (<lake>/_logs)
 # What the error line says for each fault, whatever the service.
 SAYS = {"reset": "the connection was reset", "slow": "no answer within the timeout", "429": "HTTP 429",
         "503": "HTTP 503", "truncated": "cut off", "not_json": "not JSON"}
@@ -38,7 +40,8 @@ SAYS = {"reset": "the connection was reset", "slow": "no answer within the timeo
 
 def _cli(*args: str, env: dict[str, str], timeout: float = 90) -> subprocess.CompletedProcess:
     """`python -m jobs.cli ...` producing to the test's Kafka topics (the `kafka` fixture's environment)."""
-    done = subprocess.run([sys.executable, "-m", "jobs.cli", *args], cwd=ROOT, env={**os.environ, **env},
+    done = subprocess.run([sys.executable, "-m", "jobs.cli", *args], cwd=ROOT,
+                          env={**os.environ, "PULSELAKE_LAKE_ROOT": str(RUN_LOGS), **env},
                           capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
     return done

@@ -169,3 +169,55 @@ def test_rebuilding_a_range_from_the_topic_restores_lost_rows_once(lake, kafka):
     assert lake.row_count(BRONZE_FINNHUB_QUOTES) == 4
     empty = rebuild(lake, quotes, window[1] + timedelta(hours=1), window[1] + timedelta(hours=2), kafka)
     assert empty.notes == ["the topic retains no records in that range"]
+
+
+def test_offsets_the_broker_no_longer_holds_stop_in_one_line_and_reset_offsets_records_the_gap(lake, kafka):
+    """Retention (here Kafka's DeleteRecords, what retention does) takes records bronze had not taken yet: the
+    next take stops before Spark starts, naming the partitions and offsets; `reset-offsets` records the gap in
+    bronze.quarantine and moves the checkpoint, and the next take goes on with what the broker still holds."""
+    from confluent_kafka import Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    from jobs.ingest.checkpoint import OffsetsGone
+    from jobs.ingest.consume import reset_offsets
+    from jobs.ingest.rest_answers import REST_SINKS
+
+    quotes, topic = REST_SINKS[0], kafka.topic(FINNHUB_QUOTES)
+
+    def send(per_partition: dict[int, int]) -> None:
+        producer = Producer(kafka.client_config())
+        for partition, count in per_partition.items():
+            for n in range(count):
+                producer.produce(topic, json.dumps({"c": float(n + 1)}), key=f"S{partition}", partition=partition)
+        assert producer.flush(30) == 0
+
+    take(lake, quotes)  # creates the topic (3 partitions) and an empty checkpoint
+    send({0: 2, 1: 2, 2: 2})
+    take(lake, quotes)
+    assert lake.row_count(BRONZE_FINNHUB_QUOTES) == 6
+    send({0: 5, 1: 1})  # partition 0: offsets 2..6, partition 1: offset 2
+    deleted = AdminClient(kafka.client_config()).delete_records([TopicPartition(topic, 0, 5)])  # 2..4 of 0 expire
+    for future in deleted.values():
+        future.result(30)
+
+    with pytest.raises(OffsetsGone) as gone:
+        take(lake, quotes)
+    message = str(gone.value)
+    assert "\n" not in message and topic in message and "partition 0: offsets 2..4 (3 records) are gone" in message
+    assert "partition 1" not in message and f"pulselake ingest reset-offsets --topic {topic}" in message
+
+    reset = reset_offsets(lake, quotes, kafka)
+    assert reset.tables == {QUARANTINE.name: 1}, reset.notes
+    [gap] = [row for row in lake.read_small(QUARANTINE).to_dict("records") if row["reason"] == "kafka_records_gone"]
+    assert (gap["target_table"], gap["kafka_topic"], gap["kafka_partition"], gap["kafka_offset"]) == \
+        (BRONZE_FINNHUB_QUOTES.name, topic, 0, 2)
+    recorded = json.loads(gap["record"])
+    assert (recorded["from_offset"], recorded["to_offset"], recorded["records"], recorded["cause"]) == \
+        (2, 5, 3, "retention")
+    assert reset_offsets(lake, quotes, kafka).notes == [
+        "the broker holds every offset the checkpoint reads next: nothing to move"]
+
+    taken = take(lake, quotes)  # what the broker still holds and bronze has not: offsets 5, 6 of 0 and 2 of 1
+    assert lake.row_count(BRONZE_FINNHUB_QUOTES) == 6 + 3, taken.notes
+    kept = {(r["kafka_partition"], r["kafka_offset"]) for r in lake.read(BRONZE_FINNHUB_QUOTES).collect()}
+    assert {(0, 5), (0, 6), (1, 2)} <= kept and not {(0, 2), (0, 3), (0, 4)} & kept

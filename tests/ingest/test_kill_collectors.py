@@ -27,6 +27,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from itertools import groupby
@@ -59,10 +60,12 @@ ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("PULSELAKE_COLLECTOR_KILLS", "10"))
 SEED = int(os.environ.get("PULSELAKE_KILL_SEED", str(int(time.time()))))
 BOOKKEEPING = ("first_fetched_at", "last_fetched_at", "times_fetched")
+RUN_LOGS = Path(tempfile.gettempdir()) / "pulselake-collector-tests"  # the collectors' run logs (<lake>/_logs)
 
 
 def _start(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "jobs.cli", "ingest", *args], cwd=ROOT, env={**os.environ, **env},
+    return subprocess.Popen([sys.executable, "-m", "jobs.cli", "ingest", *args], cwd=ROOT,
+                            env={**os.environ, "PULSELAKE_LAKE_ROOT": str(RUN_LOGS), **env},
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -143,7 +146,7 @@ def test_trade_collector_killed_at_random_points_loses_only_what_was_in_flight(l
     print(f"seed {SEED}; {len(kills)} trade collector kills in {time.monotonic() - started:.0f} s: {kills}")
     output = log_path.read_text()
     assert "Traceback" not in output, output[-3000:]
-    summary = json.loads(output.strip().splitlines()[-1])
+    summary = json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
     assert summary["failures"] == {} and summary["kafka"]["undelivered"] == 0  # the server never failed it
 
     records = read_records(kafka, FINNHUB_TRADES)

@@ -81,10 +81,23 @@ def test_lead_lag_curve_puts_returns_leading_on_negative_lags():
     assert curve.lag.tolist() == [-5, -1, 1, 5] and curve.r.tolist() == [0.4, 0.2, 0.1, 0.3]
 
 
-def test_freshness_says_no_trades_yet_or_how_old_the_newest_is():
-    assert views.freshness(None).text == "no trades yet"
+def test_freshness_is_the_newest_trades_receipt_age_and_its_exchange_lag_in_human_units():
+    assert views.freshness(None).text == "no trades yet" and views.freshness(None).state == "no trades"
     assert views.freshness(pd.NaT).text == "no trades yet"
     now = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
-    fresh = views.freshness(pd.Timestamp("2024-01-02 14:58:30"), now)  # naive stamps are UTC
-    assert fresh.age_seconds == 90 and fresh.text.startswith("newest trade 1.5 min old")
-    assert views.freshness(now - timedelta(days=3), now).text.startswith("newest trade 3.0 d old")
+    live = views.freshness(pd.Timestamp("2024-01-02 14:59:58"), pd.Timestamp("2024-01-02 14:59:57.5"), now)  # naive: UTC
+    assert live.receipt_age_s == 2 and live.exchange_lag_s == 0.5 and live.state == "live" and not live.replay
+    assert live.text == "newest trade received 2 s ago; exchange time 2024-01-02 14:59:57 UTC, 0 s before it arrived"
+    idle = views.freshness(now - timedelta(minutes=7), now - timedelta(minutes=7, seconds=3), now)
+    assert idle.state == "idle" and idle.text.startswith("newest trade received 7 min ago")
+    # A replay of an old day, received just now: live, and labelled a replay, not "stale" by sixteen years.
+    replay = views.freshness(now - timedelta(seconds=4), datetime(2010, 8, 20, 15, 31, tzinfo=UTC), now)
+    assert replay.state == "live" and replay.replay
+    assert replay.text == "newest trade received 4 s ago; a replay of 2010-08-20 (exchange time 15:31:00 UTC)"
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 s"), (89, "89 s"), (90, "2 min"), (3600, "60 min"),
+                                           (3 * 3600 + 5 * 60, "3 h 05 min"), (4 * 86400, "4 days"),
+                                           (5952.7 * 86400, "16.3 years")])
+def test_durations_read_as_a_person_says_them(seconds, text):
+    assert views.humanize_seconds(seconds) == text

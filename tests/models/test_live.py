@@ -133,7 +133,9 @@ def assert_scorecard_matches(lake, predictions: pd.DataFrame, bars: pd.DataFrame
         assert got["hit_rate"] == pytest.approx(sum(called) / len(called)) if called else pd.isna(got["hit_rate"])
         ic = pd.Series([p for p, _, _ in rows]).corr(pd.Series([y for _, y, _ in rows]))
         assert got["ic"] == pytest.approx(ic) if len(rows) >= 3 and not np.isnan(ic) else pd.isna(got["ic"])
-        assert got["beats_random_walk"] == (got["rmse"] < got["random_walk_rmse"])
+        gains = [(p - y) ** 2 - y ** 2 for p, y, _ in rows]
+        assert got["mse_diff"] == pytest.approx(sum(gains) / len(gains))
+        assert pd.isna(got["beats_random_walk"])  # a window of SCORECARD_WINDOW: too few for a verdict
         assert got["last_predicted_at"] == max(t for _, _, t in rows)
 
 

@@ -137,6 +137,46 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(spark, kafka, tmp
     assert take(killed, trades_sink()).notes == ["finnhub.trades: nothing new"]  # the nightly finds nothing left
 
 
+def test_ctrl_c_during_a_batch_lets_it_finish_says_so_and_keeps_the_terminal_clean(spark, kafka, tmp_path):
+    """SIGINT to the stream's process group, as a terminal sends it on Ctrl-C, while batches run back to back:
+    the batch in progress finishes, one line says so, no JVM output reaches the terminal (Spark's goes to the
+    run log), and a restart takes the rest exactly once. Ctrl-C can land between two batches; then the stream
+    stops at once, and the test tries again (up to three times) until one lands inside a batch."""
+    sent = [record for group in synthetic_records(6, seed=SEED % 1000 + 7, frames_per_group=6) for record in group]
+    produce(kafka, sent)
+    root = tmp_path / "interrupted"
+    endings = []
+    for attempt in range(3):
+        terminal = tmp_path / f"terminal-{attempt}.txt"
+        with terminal.open("w") as out:
+            proc = subprocess.Popen(_command(root, "--trigger-interval", "0.5s", "--max-records-per-trigger", "2",
+                                             "--no-score"), cwd=REPO, env=_env(), stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                before = _commits(root)
+                assert _wait_for(lambda: _commits(root) > before, 240, proc), terminal.read_text()[-3000:]
+                os.killpg(proc.pid, signal.SIGINT)  # a batch has just committed; the next runs on the backlog
+                assert proc.wait(timeout=120) == 0, terminal.read_text()[-3000:]
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        shown = terminal.read_text()
+        assert not any(word in shown for word in ("Exception", "Error", "Traceback", "\tat ", "WARN")), shown[-3000:]
+        assert "full log: " in shown and "stream stopped" in shown, shown[-3000:]
+        endings.append(shown)
+        if "stopping after the batch in progress" in shown:
+            assert "stream stopped: the batch in progress finished first" in shown, shown[-3000:]
+            break
+    else:
+        pytest.fail(f"Ctrl-C never landed inside a batch in 3 tries:\n{endings[-1][-3000:]}")
+    assert (root / "_logs").is_dir()
+    final = subprocess.run(_command(root, "--available-now", "--no-score"), cwd=REPO, env=_env(),
+                           capture_output=True, text=True, timeout=480)
+    assert final.returncode == 0, final.stdout[-2000:] + final.stderr[-2000:]
+    _assert_one_clean_pass(Lake(spark, Settings(lake_root=str(root), spark_master="local[2]")), spark, kafka, sent,
+                           SEED)
+
+
 def test_the_broker_sigkilled_and_restarted_mid_stream_loses_and_duplicates_nothing(lake, spark, private_kafka):
     broker, kafka = private_kafka
     rng = random.Random(SEED + 1)
