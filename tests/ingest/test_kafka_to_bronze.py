@@ -196,9 +196,9 @@ def test_offsets_the_broker_no_longer_holds_stop_in_one_line_and_reset_offsets_r
     take(lake, quotes)
     assert lake.row_count(BRONZE_FINNHUB_QUOTES) == 6
     send({0: 5, 1: 1})  # partition 0: offsets 2..6, partition 1: offset 2
-    deleted = AdminClient(kafka.client_config()).delete_records([TopicPartition(topic, 0, 5)])  # 2..4 of 0 expire
-    for future in deleted.values():
-        future.result(30)
+    admin = AdminClient(kafka.client_config())  # kept while its futures run
+    for future in admin.delete_records([TopicPartition(topic, 0, 5)]).values():  # offsets 2..4 of 0 expire
+        future.result(60)
 
     with pytest.raises(OffsetsGone) as gone:
         take(lake, quotes)
