@@ -33,7 +33,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from pyspark.sql import functions as F
 
-from jobs.ingest.checkpoint import OffsetGap, OffsetsGone, committed, gone_message, move_offsets, offset_gaps
+from jobs.ingest.checkpoint import Committed, OffsetGap, OffsetsGone, committed, gone_message, move_offsets, offset_gaps
 from jobs.ingest.records import kafka_records, record_key
 from jobs.resources.kafka_admin import end_offsets, ensure_topics
 from jobs.resources.kafka import KafkaSettings, get_kafka_settings
@@ -181,12 +181,17 @@ def start_sink(lake: Lake, sink: TopicSink, *, available_now: bool, trigger_seco
 def check_offsets(lake: Lake, sink: TopicSink, kafka: KafkaSettings) -> None:
     """Raise OffsetsGone (one line: which partitions, which offsets, the command that recovers) when the broker no
     longer holds what the checkpoint would read next, instead of Spark's data-loss stack trace."""
-    taken = committed(checkpoint_location(lake, sink), lake.settings.storage_options)
-    if taken is None:
-        return
-    gaps = offset_gaps(taken, end_offsets(kafka.client_config(), kafka.topic(sink.topic)))
+    _, gaps = _offset_gaps(lake, sink, kafka)
     if gaps:
         raise OffsetsGone(gone_message(sink.table.name, gaps))
+
+
+def _offset_gaps(lake: Lake, sink: TopicSink, kafka: KafkaSettings) -> tuple[Committed | None, list[OffsetGap]]:
+    """(what the sink's checkpoint committed, the partitions whose next offset the broker cannot serve)."""
+    taken = committed(checkpoint_location(lake, sink), lake.settings.storage_options)
+    if taken is None:
+        return None, []
+    return taken, offset_gaps(taken, end_offsets(kafka.client_config(), kafka.topic(sink.topic)))
 
 
 @timed
@@ -262,8 +267,7 @@ def reset_offsets(lake: Lake, sink: TopicSink, kafka: KafkaSettings | None = Non
     report = StepReport(f"reset offsets of {sink.topic} -> {sink.table.name}")
     location = checkpoint_location(lake, sink)
     with CheckpointLock(lake, sink).acquire(0.0):
-        taken = committed(location, lake.settings.storage_options)
-        gaps = offset_gaps(taken, end_offsets(kafka.client_config(), kafka.topic(sink.topic)))
+        taken, gaps = _offset_gaps(lake, sink, kafka)
         if not gaps:
             report.notes.append("the broker holds every offset the checkpoint reads next: nothing to move")
             return report
