@@ -94,12 +94,14 @@ def _next_weekday(day) -> object:
 @timed
 def score(lake: Lake, window: Window, model_name: str | None = None) -> StepReport:
     """Predict the next day for every ticker with a full window on the window's last trading day, using the
-    registry's chosen model (flagged when none beat the random walk)."""
+    registry's chosen model among those trained on data to the window's end (flagged when none beat the random
+    walk)."""
     model_name = model_name or nightly_config().name
     report = StepReport(f"models: score {model_name}")
-    choice = registry.choose_model(lake, model_name)
+    choice = registry.choose_model(lake, model_name, window.end)
     if choice is None:
-        report.notes.append(f"no trained {model_name} model in gold.model_runs: nothing to score")
+        trained = f" on data to {window.end}" if window.bounded else ""
+        report.notes.append(f"no {model_name} model trained{trained} in gold.model_runs: nothing to score")
         return report
     run = choice.run
     hyperparameters = json.loads(run["hyperparameters"])
@@ -109,6 +111,9 @@ def score(lake: Lake, window: Window, model_name: str | None = None) -> StepRepo
     trained_with_sentiment = any(name.startswith("sent_") for name in predictor.feature_names)
     frame, samples = load_samples(lake, config, with_sentiment=trained_with_sentiment, until=window.end)
     as_of_day = frame["trade_date"].max().to_datetime64().astype("datetime64[D]")
+    if run["data_end"] > pd.Timestamp(as_of_day).date():
+        raise ValueError(f"model {run['version']} saw data to {run['data_end']}, after {as_of_day}, the day it "
+                         "would score: gold.model_runs or the features changed under this run")
     latest = samples.take(samples.date == as_of_day)
     txn = Txn(app_id=f"predictions:{run['version']}:{as_of_day}", version=1)
     if lake.exists(PREDICTIONS) and (lake.txn_version(PREDICTIONS, txn.app_id) or 0) >= 1:

@@ -1,8 +1,9 @@
 """The model registry: Keras models under <lake_root>/models/<name>/<version>/, one
 gold.model_runs row per training run, and the rule for which model scores.
 
-Rule: the newest run (of a model name) that beat the random walk out of sample
-scores; where none did, the newest run scores and its predictions are flagged.
+Rule: of the runs (of a model name) trained on data up to the day being scored, the newest that beat the
+random walk out of sample scores; where none did, the newest run scores and its predictions are flagged. A run
+that saw data after that day never scores it: a backfill of an old window gets no look-ahead.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -92,9 +93,16 @@ class Choice:
     reason: str | None
 
 
-def choose_model(lake: Lake, model_name: str) -> Choice | None:
-    """The newest run that beat the random walk; else the newest run, flagged; None if no runs."""
-    history = runs(lake, model_name)
+def trained_by(history: list[dict], day: date | None) -> list[dict]:
+    """The runs whose training data ended on or before `day` (all of them for None, "latest"), newest data first."""
+    known = [run for run in history if day is None or run["data_end"] <= day]
+    return sorted(known, key=lambda run: (run["data_end"], run["created_at"], run["version"]), reverse=True)
+
+
+def choose_model(lake: Lake, model_name: str, day: date | None = None) -> Choice | None:
+    """Among runs trained on data to `day` (None: every run), the newest that beat the random walk; else the
+    newest, flagged; None if there is none."""
+    history = trained_by(runs(lake, model_name), day)
     if not history:
         return None
     for run in history:

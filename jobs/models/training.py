@@ -21,10 +21,12 @@ from jobs.steps import StepReport
 
 
 def retrain_not_due(lake: Lake, config, trade_dates: pd.Series, data_end: date) -> str | None:
-    """Why training is skipped: the last run of the same config saw all but fewer than `retrain_every` of the
-    trading days in `trade_dates`; None when a retrain is due."""
+    """Why training is skipped: the last run of the same config on data to `data_end` saw all but fewer than
+    `retrain_every` of the trading days in `trade_dates`; None when a retrain is due. Runs on later data do not
+    count: a backfill of an old window trains its own model rather than lean on one that saw the future."""
     fingerprint = config.fingerprint()
-    previous = [r for r in registry.runs(lake, config.name) if r["config_fingerprint"] == fingerprint]
+    same = [r for r in registry.runs(lake, config.name) if r["config_fingerprint"] == fingerprint]
+    previous = registry.trained_by(same, data_end)
     if not previous:
         return None
     days = pd.to_datetime(pd.Series(trade_dates)).drop_duplicates()

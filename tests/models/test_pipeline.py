@@ -13,6 +13,7 @@ import pytest
 from jobs.models import pipeline, registry
 from jobs.models.features import build_samples
 from jobs.models.lstm import LstmPredictor
+from jobs.window import Window
 from lake_schema.models import MODEL_RUNS, PREDICTIONS
 from lake_schema.prices import GOLD_DAILY_FEATURES
 from tests.models.synthetic import panel, tiny_config
@@ -70,6 +71,28 @@ def test_train_registers_a_run_and_score_writes_predictions_from_it(lake):
     reloaded, _ = registry.load_model(lake, run["model_uri"]).predict(latest)
     by_ticker = rows.set_index("ticker").predicted_return
     np.testing.assert_allclose(reloaded, by_ticker.loc[latest.ticker].to_numpy(), rtol=1e-5)
+
+
+def test_a_backfill_of_an_old_window_never_scores_with_a_model_that_saw_later_days(lake):
+    write_features(lake, panel(days=130, seed=1))
+    config = tiny_config()
+    config.walk_forward.max_folds = 1
+    pipeline.train_and_evaluate(lake, LATEST, config)
+    [newer] = registry.runs(lake, "tiny")
+    old_end = (date(2010, 1, 4) + pd.offsets.BDay(109)).date()
+    assert newer["data_end"] > old_end
+    old = Window(date(2010, 5, 1), old_end, LATEST.as_of, source="test")
+
+    refused = pipeline.score(lake, old, "tiny")  # the only model saw the 20 days after the window
+    assert not refused.tables and f"no tiny model trained on data to {old_end}" in refused.notes[0]
+    trained = pipeline.train_and_evaluate(lake, old, config)  # the newer run does not make the old one "not due"
+    assert trained.tables == {MODEL_RUNS.name: 1} and not trained.skipped
+    own = next(r for r in registry.runs(lake, "tiny") if r["version"] != newer["version"])
+    assert own["data_end"] == old_end
+    assert pipeline.score(lake, old, "tiny").tables == {PREDICTIONS.name: 4}
+    rows = lake.read(PREDICTIONS).toPandas()
+    assert (rows.model_version == own["version"]).all() and (rows.as_of_date == old_end).all()
+    assert registry.choose_model(lake, "tiny").run["version"] == newer["version"]  # "latest" takes the newest
 
 
 def _row(version: str, created: datetime, beat: bool) -> dict:
