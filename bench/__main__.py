@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 
 RESULTS = Path(__file__).parent / "results"
-README = Path(__file__).parent.parent / "README.md"
-README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+RESULTS_PAGE = Path(__file__).parent.parent / "docs" / "benchmarks.md"
+PAGE_START, PAGE_END = "<!-- bench:start -->", "<!-- bench:end -->"
 SCENARIOS = ["lake_io", "batch", "incremental", "stream", "models", "intraday", "sentiment"]
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)
@@ -33,7 +33,7 @@ def main(
     sizes: str = typer.Option("1M,10M,100M", help="row counts for the batch scenario (its cost curve), e.g. 1M,10M"),
     io_sizes: str = typer.Option("1M,10M", help="row counts for the lake_io scenario (Delta against plain Parquet)"),
     workdir: Optional[Path] = typer.Option(None, help="scratch folder (default: a temporary one)"),
-    readme: bool = typer.Option(True, help="after a full run, quote the table in README.md"),
+    quote: bool = typer.Option(True, help="after a full run, quote the table in docs/benchmarks.md"),
 ) -> None:
     """Run benchmarks on this machine and record the numbers with the machine they came from (bench/results/latest.*
     for a full run, bench/results/<scenarios>.* for a subset)."""
@@ -63,21 +63,21 @@ def main(
             console.print(f"  {name} took {time.perf_counter() - started:.0f} s")
     report = {"measured_at": datetime.now(timezone.utc).isoformat(), "machine": describe(), "results": results}
     RESULTS.mkdir(exist_ok=True)
-    # A full run is the table the README quotes (latest.*); a subset keeps its own file and leaves that alone.
+    # A full run is the table docs/benchmarks.md quotes (latest.*); a subset keeps its own file and leaves that alone.
     stem = "latest" if set(chosen) == set(SCENARIOS) else "_".join(chosen)
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2))
     (RESULTS / f"{stem}.md").write_text(to_markdown(report))
     console.print(f"wrote {RESULTS / (stem + '.json')} and {RESULTS / (stem + '.md')}")
-    if readme and set(chosen) == set(SCENARIOS):
-        quote_in_readme(README, to_markdown(report))
-        console.print(f"updated the results table in {README}")
+    if quote and set(chosen) == set(SCENARIOS):
+        quote_in_page(RESULTS_PAGE, to_markdown(report))
+        console.print(f"updated the results table in {RESULTS_PAGE}")
 
 
-def quote_in_readme(readme: Path, table: str) -> None:
-    """Replace the text between the README's bench markers with the new table."""
-    text = readme.read_text()
-    start, end = text.index(README_START) + len(README_START), text.index(README_END)
-    readme.write_text(text[:start] + "\n" + table + "\n" + text[end:])
+def quote_in_page(page: Path, table: str) -> None:
+    """Replace the text between the page's bench markers with the new table."""
+    text = page.read_text()
+    start, end = text.index(PAGE_START) + len(PAGE_START), text.index(PAGE_END)
+    page.write_text(text[:start] + "\n" + table + "\n" + text[end:])
 
 
 def warm_up(spark, folder: Path) -> None:
