@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from jobs.cli.common import started_lake
     from jobs.models.config import load_config
-    from jobs.models.pipeline import load_samples
+    from jobs.models.daily_inputs import load_samples
     from jobs.models.walkforward import format_metrics, walk_forward
 
     lake = started_lake(args.lake_root)

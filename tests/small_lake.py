@@ -46,9 +46,9 @@ def ensure_small_lake(spark, root: Path) -> Path:
 
 
 def build_small_lake(lake, work: Path) -> None:
-    from jobs.gold_sentiment import pipeline as gold_sentiment
-    from jobs.models import pipeline as models
-    from jobs.prices import pipeline as prices
+    from jobs.gold_sentiment import steps as gold_sentiment
+    from jobs.models import steps as models
+    from jobs.prices import steps as prices
     from jobs.sources.bundled import bundled_bar_files
     from tests.models.synthetic import tiny_config
 

@@ -97,6 +97,23 @@ def test_every_table_has_rows_and_the_summary_counts_each_topic(nightly):
 
 
 @pytest.mark.slow
+def test_every_step_touched_only_the_tables_it_declares(nightly):
+    """The graph's reads and writes are what the steps do: each step of the nightly asked the lake to write only
+    tables it declares, and to read only tables it declares reading (or writing: a merge reads its target)."""
+    from jobs.pipeline.graph import step
+
+    _, reports, _ = nightly
+    for report in reports:
+        declared = step(report.step)
+        assert report.tables_written <= set(declared.writes), (declared.name, report.tables_written)
+        assert report.tables_read <= set(declared.reads) | set(declared.writes), (declared.name, report.tables_read)
+    by_name = {report.step: report for report in reports}  # the record is real: a few steps, as they are
+    assert by_name["prices.land"].tables_written == {"landing.daily_bar_lines"}
+    assert {"gold.model_runs", "gold.daily_features"} <= by_name["models.score"].tables_read
+    assert by_name["models.score"].tables_written == {"gold.predictions"}
+
+
+@pytest.mark.slow
 def test_the_dashboard_and_the_registry_read_the_hdfs_lake_without_spark(nightly):
     """The dashboard opens the lake with no Spark session (delta-rs over hdfs-native); scoring loaded the model
     the nightly saved to HDFS."""

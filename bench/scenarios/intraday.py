@@ -52,8 +52,9 @@ def write_bars(spark, lake: Lake, trades: pd.DataFrame, where=None) -> None:
 
 
 def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
-    from jobs.models import live, registry
-    from jobs.models.intraday_pipeline import intraday_config, train_intraday
+    from jobs.models import registry
+    from jobs.models.intraday_inputs import intraday_config
+    from jobs.models.steps import score_live, train_intraday
     from jobs.replay.intraday import trading_days
     from jobs.sources.bundled import LAST_BUNDLED_DAY, REPLAY_DAYS
 
@@ -84,7 +85,7 @@ def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
         upto = opened + pd.Timedelta(minutes=40 + 2 * step)
         write_bars(spark, lake, today[today["trade_ts"] < upto], where=[("trade_date", "=", live_day)])
         started = time.perf_counter()
-        live.score_live(lake, window, config=config, days=[live_day])
+        score_live(lake, window, config=config, days=[live_day])
         seconds.append(time.perf_counter() - started)
     timed = seconds[1:] or seconds  # the first call loads the model
     row.update(score_first_s=round(seconds[0], 2), score_p50_s=round(statistics.median(timed), 2),

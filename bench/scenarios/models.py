@@ -33,7 +33,8 @@ def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
     from jobs.models import registry
     from jobs.models.config import load_config
     from jobs.models.lstm import LstmPredictor
-    from jobs.models.pipeline import load_samples, score, train_and_evaluate
+    from jobs.models.daily_inputs import load_samples
+    from jobs.models.steps import score, train_and_evaluate
 
     lake = Lake(spark, Settings(lake_root=str(workdir / "models_lake"), spark_master=spark.sparkContext.master))
     config = load_config("nightly")

@@ -47,7 +47,7 @@ from jobs.resources.jvm_daemon import free_ports
 from jobs.resources.kafka import KafkaSettings, get_kafka_settings, kafka_environment
 from jobs.resources.lake import Lake
 from jobs.resources.settings import Settings
-from jobs.stream.batch import BatchReport, trades_sink
+from jobs.trades.batch import BatchReport, trades_sink
 from jobs.stream.query import StreamConfig, start_stream
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import SILVER_TRADES
@@ -332,7 +332,7 @@ def _model_for_bench(lake: Lake, workdir: Path) -> Iterator[list[str]]:
 
     import pyarrow as pa
 
-    from jobs.models.intraday_pipeline import train_intraday
+    from jobs.models.steps import train_intraday
     from jobs.replay.intraday import day_trades, trading_days
     from jobs.trades.bars import bars_of_minutes
     from jobs.window import Window

@@ -164,14 +164,14 @@ def status(
     from confluent_kafka import KafkaException
 
     from jobs.ingest.lag import topic_lags
-    from jobs.pipeline.sinks import all_sinks
+    from jobs.pipeline.graph import topic_sinks
     from jobs.insights.views import humanize_seconds
     from jobs.resources.kafka import get_kafka_settings
     from jobs.resources.lake import Lake
 
     kafka = get_kafka_settings()
     try:
-        lags = topic_lags(Lake(None, settings_for(lake_root)), kafka, all_sinks())
+        lags = topic_lags(Lake(None, settings_for(lake_root)), kafka, topic_sinks())
     except (KafkaException, RuntimeError) as exc:
         console.print(f"[red]error:[/red] cannot reach Kafka at {kafka.bootstrap}: {exc}")
         raise typer.Exit(code=1) from None

@@ -233,9 +233,9 @@ def reset_offsets(
     checkpoint to what the broker holds, so `ingest load` and `stream` go on. Does nothing when there is no gap."""
     from jobs.cli.common import require_broker, started_lake
     from jobs.ingest.consume import CheckpointBusy, reset_offsets as reset
-    from jobs.pipeline.sinks import all_sinks
+    from jobs.pipeline.graph import topic_sinks
 
-    sinks = {sink.topic: sink for sink in all_sinks()}
+    sinks = {sink.topic: sink for sink in topic_sinks()}
     if topic not in sinks:
         raise typer.BadParameter(f"unknown topic {topic!r}; one of {', '.join(sinks)}")
     require_broker()
@@ -259,9 +259,9 @@ def rebuild(
     ones (idempotent: a second run changes nothing). Then `pulselake nightly` rebuilds the days whose bronze grew."""
     from jobs.cli.common import require_broker, started_lake
     from jobs.ingest.consume import rebuild as rebuild_range
-    from jobs.pipeline.sinks import all_sinks
+    from jobs.pipeline.graph import topic_sinks
 
-    sinks = {sink.topic: sink for sink in all_sinks()}
+    sinks = {sink.topic: sink for sink in topic_sinks()}
     if topic not in sinks:
         raise typer.BadParameter(f"unknown topic {topic!r}; one of {', '.join(sinks)}")
     first, last = (_utc(value, name) for value, name in ((start, "--start"), (end, "--end")))

@@ -50,7 +50,7 @@ def train(
 ) -> None:
     """Walk-forward evaluate against every baseline, fit, save under <lake>/models and register the run."""
     from jobs.cli.common import started_lake
-    from jobs.models.pipeline import train_and_evaluate
+    from jobs.models.steps import train_and_evaluate
 
     experiment = _config(config, max_tickers)
     try:
@@ -67,7 +67,7 @@ def score(
 ) -> None:
     """Write next-day predictions to gold.predictions with the registry's chosen model."""
     from jobs.cli.common import started_lake
-    from jobs.models.pipeline import score as score_step
+    from jobs.models.steps import score as score_step
 
     try:
         _print(score_step(started_lake(lake_root), _latest(), model))
@@ -85,7 +85,7 @@ def evaluate(
 ) -> None:
     """Walk-forward evaluation only (no registry write): the LSTM beside every baseline."""
     from jobs.cli.common import started_lake
-    from jobs.models.pipeline import load_samples
+    from jobs.models.daily_inputs import load_samples
     from jobs.models.walkforward import format_metrics, walk_forward
 
     experiment = _config(config, max_tickers)

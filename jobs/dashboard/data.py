@@ -69,10 +69,10 @@ def newest_trade(lake: Lake) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
 def kafka_lag(lake: Lake) -> pd.DataFrame:
     """Per topic: records, records bronze has not taken yet, age of the newest record (`pulselake status`)."""
     from jobs.ingest.lag import topic_lags
-    from jobs.pipeline.sinks import all_sinks
+    from jobs.pipeline.graph import topic_sinks
     from jobs.resources.kafka import get_kafka_settings
 
-    lags = topic_lags(lake, get_kafka_settings(), all_sinks(), timeout_s=3.0)
+    lags = topic_lags(lake, get_kafka_settings(), topic_sinks(), timeout_s=3.0)
     return pd.DataFrame([vars(lag) for lag in lags], columns=["topic", "table", "retained", "waiting", "newest_age_s"])
 
 

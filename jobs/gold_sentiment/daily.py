@@ -14,6 +14,21 @@ from pyspark.sql import functions as F
 from lake_schema.gold_sentiment import SENTIMENT_DAILY, SENTIMENT_DAILY_SUBREDDIT
 
 
+def mentions_from(post_sentiment: DataFrame, posts: DataFrame, scorer: str) -> tuple[DataFrame, str | None]:
+    """One row per (post, ticker it names) from the scorer's newest version; (rows, version)."""
+    scored = post_sentiment.where((F.col("kind") == "post") & (F.col("ticker") != "") & (F.col("scorer") == scorer))
+    newest = scored.groupBy("scorer_version").agg(F.max("scored_at").alias("at")).orderBy(F.col("at").desc()).limit(1).collect()
+    if not newest:
+        return scored.limit(0), None
+    version = newest[0]["scorer_version"]
+    rows = (
+        scored.where(F.col("scorer_version") == version)
+        .select(F.col("id").alias("post_id"), "ticker", F.col("score").alias("sentiment"), "label")
+        .join(posts.select("post_id", "subreddit", "author", "created_at"), "post_id")
+    )
+    return rows, version
+
+
 def scores_as_of_day_end(mentions: DataFrame, post_fetches: DataFrame) -> DataFrame:
     """(post_id, score): each post's score from its last fetch before the end of its creation day (UTC)."""
     days = mentions.select("post_id", F.to_date("created_at").alias("day")).distinct()

@@ -1,7 +1,7 @@
 """Live scoring: the newest registered intraday model predicts, for each symbol whose bars moved, the return over
 the next N minutes from its last closed bars; then the scorecard judges every prediction whose outcome arrived.
 
-The freshness stream runs `score_live` beside its micro-batches (`jobs.stream.scoring`), at the newest minute each
+The freshness stream runs the `models.live` step (`score_live`, jobs/models/steps.py) beside its micro-batches (`jobs.stream.scoring`), at the newest minute each
 batch refreshed; a prediction already made is not made again, so scoring the same bars twice writes nothing twice.
 `pulselake step models.live` runs it once over the newest day of bars. A model is loaded once per
 process and kept while gold.model_runs is unchanged: a batch costs a look at that table's version, not a load.
@@ -19,19 +19,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from jobs.models import registry
 from jobs.models.config import IntradayConfig
-from jobs.models.intraday import BAR_COLUMNS, SENTIMENT_FEATURE, latest_windows
-from jobs.models.intraday_pipeline import intraday_config
-from jobs.models.scorecard import DEFAULT_WINDOW, outcomes, scorecard
+from jobs.models.intraday import SENTIMENT_FEATURE, latest_windows
 from jobs.quality import first_failed_rule
 from jobs.resources.lake import Lake, Txn
-from jobs.steps import StepReport, timed
-from jobs.window import Window
 from lake_schema.gold_sentiment import SENTIMENT_DAILY
-from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD, MODEL_RUNS
+from lake_schema.models import LIVE_PREDICTIONS, MODEL_RUNS
 from lake_schema.trades import BARS_1M
 
 
@@ -118,56 +113,7 @@ def predict_rows(model: LiveModel, bars: pd.DataFrame, at: dict[str, pd.Timestam
     return rows
 
 
-@timed
-def score_live(lake: Lake, window: Window, symbols: list[str] | None = None, days: list[date] | None = None,
-               txn: Txn | None = None, config: IntradayConfig | None = None,
-               scorecard_window: int = DEFAULT_WINDOW, at: dict[str, datetime] | None = None) -> StepReport:
-    """Predict for `symbols` (default: every symbol with bars) on `days` (default: the newest day of bars) from
-    their bars closed by their newest bar's start (that bar may still be filling), or by the minute `at` names for
-    the symbol (what one stream batch saw as newest); skip predictions already made; then rewrite the scorecard rows
-    of the model. `window` is not used: live scoring is always "latest"."""
-    name = (config or intraday_config()).name
-    report = StepReport(f"live: score {name}")
-    model = current_model(lake, name)
-    if model is None:
-        report.notes.append(f"no {name} model in gold.model_runs: nothing scored (run the models.intraday_train step)")
-        return report
-    days = days or ([day] if (day := newest_day(lake)) else [])
-    if not days:
-        report.notes.append("silver.bars_1m has no bars: nothing scored")
-        return report
-    where = [("trade_date", "in", list(days))]
-    bars = lake.read_small(BARS_1M, where=where, columns=BAR_COLUMNS)
-    if at is None:
-        moved = bars if symbols is None else bars[bars["symbol"].isin(symbols)]
-        at = moved.groupby("symbol")["minute_start"].max().to_dict()
-    at = {s: pd.Timestamp(t) for s, t in at.items()}
-    sentiment = _sentiment(lake, days) if model.with_sentiment else None
-    rows = predict_rows(model, bars, at, sentiment, datetime.now(timezone.utc))
-    made = _made(lake, where, model.version)
-    rows = [r for r in rows if (r["symbol"], pd.Timestamp(r["predicted_at"])) not in made]
-    after_close = [r for r in rows if r["target_at"] > session_close(r["trade_date"])]
-    rows = [r for r in rows if r not in after_close]  # the session's last minutes: no price will come to judge them
-    if rows:
-        report.add_written(_append_predictions(lake, rows, txn))
-    report.notes.append(f"{len(rows)} prediction(s) from {model.version}" + (" (FLAGGED)" if model.flagged else "")
-                        + (f"; {len(after_close)} not made: their target is after the session's close "
-                           f"({EXCHANGE_CLOSE:%H:%M} New York)" if after_close else ""))
-    recent = _scorecard_days(lake, days)
-    if recent != sorted(days):
-        bars = lake.read_small(BARS_1M, where=[("trade_date", "in", recent)], columns=BAR_COLUMNS)
-    judged = outcomes(lake.read_small(LIVE_PREDICTIONS, where=[("trade_date", "in", recent)],
-                                      filters=[("model_version", "=", model.version)]), bars)
-    card = scorecard(judged, datetime.now(timezone.utc), scorecard_window)
-    if not card.empty:
-        records = [{k: _python(v) for k, v in row.items()} for row in card.to_dict("records")]
-        schema = LIVE_SCORECARD.arrow_schema()
-        rows_card = pa.Table.from_pylist(records, schema=pa.schema([schema.field(c) for c in card.columns]))
-        report.add_written(lake.merge_rows(LIVE_SCORECARD, rows_card, txn=txn))
-    return report
-
-
-def _append_predictions(lake: Lake, rows: list[dict], txn: Txn | None):
+def append_predictions(lake: Lake, rows: list[dict], txn: Txn | None):
     """Spark judges the rows against the table's rules (one job on the driver's rows) and delta-rs commits them:
     a Spark commit would cost the stream beside it a second of both cores per batch. Rows that break a rule take
     the Lake's Spark path, which quarantines them with their reason."""
@@ -178,7 +124,7 @@ def _append_predictions(lake: Lake, rows: list[dict], txn: Txn | None):
     return lake.append_rows(LIVE_PREDICTIONS, judged.drop_columns(["_failed_rule"]), txn=txn, judged=True)
 
 
-def _scorecard_days(lake: Lake, days: list[date]) -> list[date]:
+def scorecard_days(lake: Lake, days: list[date]) -> list[date]:
     """The trade dates the scorecard judges: the newest SCORECARD_DAYS with predictions up to the newest of `days`,
     and `days`. A rolling window, so a new day starts with the evidence of the days before."""
     last = max(days)
@@ -186,7 +132,7 @@ def _scorecard_days(lake: Lake, days: list[date]) -> list[date]:
     return sorted({*earlier[-SCORECARD_DAYS:], *days})
 
 
-def _python(value):
+def as_python(value):
     """A pandas cell as Spark's row conversion takes it (NaN -> None, pandas Timestamp -> datetime)."""
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
@@ -195,14 +141,14 @@ def _python(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _made(lake: Lake, where: list, version: str) -> set[tuple[str, pd.Timestamp]]:
+def predictions_made(lake: Lake, where: list, version: str) -> set[tuple[str, pd.Timestamp]]:
     """(symbol, predicted_at) of the predictions `version` already made on these days."""
     made = lake.read_small(LIVE_PREDICTIONS, where=where, columns=["symbol", "predicted_at"],
                            filters=[("model_version", "=", version)])
     return {(s, pd.Timestamp(t)) for s, t in zip(made["symbol"], made["predicted_at"])}
 
 
-def _sentiment(lake: Lake, days: list[date]) -> pd.DataFrame:
+def daily_sentiment(lake: Lake, days: list[date]) -> pd.DataFrame:
     """gold.sentiment_daily of the calendar days before `days` (what the model's sentiment feature reads)."""
     before = sorted({d - timedelta(days=1) for d in days})
     return lake.read_small(SENTIMENT_DAILY, where=[("day_month", "in", sorted({d.strftime("%Y-%m") for d in before}))],

@@ -1,8 +1,8 @@
 """The Airflow side of the declared pipeline: one task per graph step, wired by what the steps read and write.
 
 DAG files pick steps by name or group (jobs/pipeline/graph.py) and call `step_tasks`; nothing here restates a
-step. Parse-time cost is `airflow.sdk` and the graph's declaration only: each task imports Spark and the
-pipelines when it runs (jobs.orchestration.task_runner).
+step. Parse-time cost is `airflow.sdk` and the steps' declarations only (each domain's steps module imports Spark
+and its transforms inside the step functions): each task imports them when it runs (jobs.orchestration.task_runner).
 """
 
 from __future__ import annotations

@@ -33,8 +33,10 @@ def run_steps(lake: Lake, window: Window, steps: Iterable[Step] = NIGHTLY, conso
         overall = progress.add_task("pipeline", total=len(steps))
         for number, step in enumerate(steps, 1):
             progress.update(overall, description=f"[{number}/{len(steps)}] {step.name}: {step.description}")
+            lake.touched.clear()
             report = step.run(lake, window, **options)
             report.step = step.name
+            report.tables_read, report.tables_written = set(lake.touched.read), set(lake.touched.written)
             reports.append(report)
             progress.advance(overall)
         progress.update(overall, description=f"{len(steps)} steps finished ({window})")

@@ -130,6 +130,18 @@ class CommitResult:
     quarantined: dict[str, int] = field(default_factory=dict, hash=False)
 
 
+@dataclass
+class Touched:
+    """The names of the tables a lake was asked to read and to write (whether or not a commit followed)."""
+
+    read: set[str] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)
+
+    def clear(self) -> None:
+        self.read.clear()
+        self.written.clear()
+
+
 class Lake:
     def __init__(self, spark: SparkSession | None, settings: Settings, commit_attempts: int = COMMIT_ATTEMPTS) -> None:
         """`spark` may be None for a reader that only calls read_small and the metadata methods (a dashboard)."""
@@ -137,6 +149,7 @@ class Lake:
         self.settings = settings
         self.commit_attempts = commit_attempts
         self._ensured: set[TableSpec] = set()  # specs checked against the table on disk
+        self.touched = Touched()  # the tables read and written, for checking steps against their declarations
         if spark is not None:  # this lake's object-store settings, for a session built for another lake
             for key, value in settings.hadoop_conf().items():
                 spark.conf.set(key.removeprefix("spark.hadoop."), value)
@@ -240,6 +253,7 @@ class Lake:
         self._check_partition_filters(spec, where)
         for column, _, _ in filters or []:
             spec.column(column)  # a clear error for a typo
+        self.touched.read.add(spec.name)
         self.ensure(spec)
         # Always one pinned version: Spark re-runs a cached plan whose path a later write touches, and an
         # unpinned plan would then see that write (a read, a cache, a write, then the cache, changes meaning).
@@ -280,6 +294,7 @@ class Lake:
     def append(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None, token: str | None = None) -> CommitResult:
         """Add rows. `token` names the commit (its userMetadata) so a caller can find it later;
         by default each write gets a fresh one."""
+        self.touched.written.add(spec.name)
         split = self._split(spec, df, txn)
         if split is None:
             return CommitResult(spec.name, "append", None, 0, skipped=True)
@@ -295,6 +310,7 @@ class Lake:
     ) -> CommitResult:
         """Replace the rows in `where` (partition filters) with `df`; the whole table when `where` is None.
         Delta refuses rows of `df` outside `where`."""
+        self.touched.written.add(spec.name)
         self._check_partition_filters(spec, where)
         where_list = list(where) if where else None
         split = self._split(spec, df, txn)
@@ -311,6 +327,7 @@ class Lake:
 
     def merge(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
         """Upsert `df` on the spec's merge key; the source wins where keys collide."""
+        self.touched.written.add(spec.name)
         if not spec.merge_key:
             raise ValueError(f"{spec.name} declares no merge key in lake_schema")
         key = list(spec.merge_key)
@@ -440,6 +457,7 @@ class Lake:
                   version: int | None = None) -> pa.Table:
         """Rows of one table version as Arrow, read by delta-rs (files skipped by partition and min/max).
         Unbounded: the caller's `where` and `filters` keep it small."""
+        self.touched.read.add(spec.name)
         self._check_partition_filters(spec, where)
         wanted = list(columns) if columns else spec.column_names
         for column in [*wanted, *(c for c, _, _ in filters or [])]:
@@ -455,6 +473,7 @@ class Lake:
                     judged: bool = False) -> CommitResult:
         """Add an Arrow table's rows in one delta-rs commit (with `txn`'s app transaction: skipped when it is
         already recorded). No rows, no commit. `judged`: the rows passed `spec`'s rules where they were computed."""
+        self.touched.written.add(spec.name)
         data = self._arrow_rows(spec, rows, judged)
         if self._skip(spec, txn):
             return CommitResult(spec.name, "append", None, 0, skipped=True)
@@ -468,6 +487,7 @@ class Lake:
     def merge_rows(self, spec: TableSpec, rows: pa.Table, txn: Txn | None = None, judged: bool = False) -> CommitResult:
         """Upsert an Arrow table on the spec's merge key in one delta-rs MERGE (only the partitions its rows
         fall in are read); the source wins. No rows, no commit."""
+        self.touched.written.add(spec.name)
         if not spec.merge_key:
             raise ValueError(f"{spec.name} declares no merge key in lake_schema")
         data = self._arrow_rows(spec, rows, judged)
@@ -594,6 +614,7 @@ class Lake:
     def replace_quarantine(self, rejects: DataFrame, batches: list[str]) -> dict[str, int]:
         """Replace these quarantine batches with `rejects` (so reruns never pile up rejects); the rows now held
         per reason. `rejects` is evaluated once; when it is empty and the batches hold nothing, no commit is made."""
+        self.touched.written.add(QUARANTINE.name)
         where = [("quarantine_batch", "in", batches)]
         held = rejects.persist(StorageLevel.MEMORY_AND_DISK)
         try:

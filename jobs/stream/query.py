@@ -19,7 +19,7 @@ from pyspark.sql.streaming import StreamingQuery
 from jobs.ingest.consume import CheckpointLock, checkpoint_location, start_sink
 from jobs.resources.lake import Lake
 from jobs.steps import StepReport
-from jobs.stream.batch import DEFAULT_WATERMARK, BatchReport, trades_sink
+from jobs.trades.batch import DEFAULT_WATERMARK, BatchReport, trades_sink
 from jobs.stream.scoring import LiveScorer
 
 

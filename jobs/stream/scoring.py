@@ -1,8 +1,8 @@
 """Live scoring beside the stream, off its path to silver.
 
 Each batch reports the newest minute of the bars it refreshed, per symbol; this
-thread scores them (`jobs.models.live.score_live`, predicting from the bars
-closed by that minute) while the next batches run, so a model, however slow,
+thread runs the graph's live steps for them (`models.live`: `jobs.models.steps.score_live`, predicting from
+the bars closed by that minute) while the next batches run, so a model, however slow,
 never holds trades back from silver. Batches are scored in order; when more
 than `CATCH_UP_AFTER` wait, the scorer skips to the newest minute of each
 symbol, as a live system must. No app transaction is needed: `score_live` skips
@@ -70,7 +70,7 @@ class LiveScorer:
 
     def _run(self) -> None:
         _yield_the_cpu()
-        from jobs.models.live import score_live  # TensorFlow loads with the first model, in this thread only
+        from jobs.pipeline.graph import LIVE  # TensorFlow loads with the first model, in this thread only
 
         while True:
             self._wake.wait()
@@ -81,9 +81,12 @@ class LiveScorer:
                 continue
             newest, handed_at = taken
             try:
-                report = score_live(self.lake, Window.latest(datetime.now(timezone.utc), source="stream"),
-                                    symbols=sorted(newest), days=sorted({m.date() for m in newest.values()}),
-                                    at=newest)
+                window = Window.latest(datetime.now(timezone.utc), source="stream")
+                reports = [live.run(self.lake, window, symbols=sorted(newest),
+                                    days=sorted({m.date() for m in newest.values()}), at=newest) for live in LIVE]
+                report = StepReport("; ".join(r.step for r in reports))
+                for one in reports:
+                    report.merge(one)
             except Exception as exc:  # noqa: BLE001  (the stream goes on; the next batch scores again)
                 log.exception("live scoring failed")
                 report = StepReport("live: score", notes=[f"failed: {type(exc).__name__}: {exc}".splitlines()[0]])

@@ -141,7 +141,7 @@ def executor_work(event_log_dir: Path) -> dict:
 
 @pytest.mark.slow
 def test_backfill_on_a_standalone_cluster_over_hdfs_and_kafka_equals_local_mode(tmp_path, hdfs, kafka_broker):
-    from jobs.trades.pipeline import collect_replay_trades
+    from jobs.trades.steps import collect_replay_trades
     from tests.hdfs_fixture import hdfs_lake_root
     from tests.kafka_records import kafka_environment
 

@@ -6,7 +6,7 @@ import pytest
 
 from datetime import date, datetime, timedelta, timezone
 
-from jobs.gold_sentiment import pipeline
+from jobs.gold_sentiment import steps
 from lake_schema.gold_sentiment import POST_PRICE_WINDOWS, SENTIMENT_DAILY, SENTIMENT_DAILY_SUBREDDIT, SENTIMENT_LEAD_LAG
 from lake_schema.prices import SILVER_DAILY_BARS
 from lake_schema.reddit import SILVER_REDDIT_POSTS
@@ -27,7 +27,7 @@ def write(lake, spec, rows: list[dict]) -> None:
 
 
 def test_build_waits_for_its_inputs_then_fills_all_four_tables(lake):
-    report = pipeline.build(lake, LATEST)
+    report = steps.build(lake, LATEST)
     assert not report.tables and "waiting for" in report.notes[0]
 
     days = [date(2024, 3, 4) + timedelta(days=i) for i in range(14)]
@@ -56,7 +56,7 @@ def test_build_waits_for_its_inputs_then_fills_all_four_tables(lake):
         {"id": "p1", "kind": "post", "ticker": "AAPL", "scorer": "minilm", "scorer_version": "m1", "score": -1.0,
          "label": "bearish", "created_at": posts[0][1], "created_month": "2024-03", "scored_at": scored_at},
     ])
-    report = pipeline.build(lake, LATEST, scorer="vader")
+    report = steps.build(lake, LATEST, scorer="vader")
     assert report.tables[SENTIMENT_DAILY.name] == 2 and report.tables[SENTIMENT_DAILY_SUBREDDIT.name] == 2
     assert report.tables[POST_PRICE_WINDOWS.name] == 3 and report.tables[SENTIMENT_LEAD_LAG.name] > 0
     assert "version v1" in report.notes[0] and "1-hour returns are NULL" in report.notes[0]
@@ -66,5 +66,5 @@ def test_build_waits_for_its_inputs_then_fills_all_four_tables(lake):
     assert windows["p1"].daily_base_close == 100.0 and abs(windows["p1"].return_1d - 0.01) < 1e-12
     assert windows["p1"].return_1h is None
     # a rerun rewrites the same rows
-    pipeline.build(lake, LATEST, scorer="vader")
+    steps.build(lake, LATEST, scorer="vader")
     assert lake.read(SENTIMENT_DAILY).count() == 2 and lake.read(POST_PRICE_WINDOWS).count() == 3

@@ -11,7 +11,8 @@ import pytest
 
 from jobs.ingest.consume import CheckpointBusy, CheckpointLock, parsed_sink, take
 from jobs.ingest.publish import Publisher, PublishError, utc_now
-from jobs.ingest.rest_answers import bronze_rest, collect_replay_rest, parse_rest_answers
+from jobs.rest.bronze import parse_rest_answers
+from jobs.rest.steps import bronze_rest, collect_replay_rest
 from jobs.ingest.topics import FINNHUB_QUOTES
 from jobs.resources.kafka import KafkaSettings
 from jobs.resources.kafka_broker import KafkaBroker
@@ -122,13 +123,13 @@ def test_status_reports_consumer_lag_and_the_newest_records_age(lake, kafka):
 
     from jobs.cli import app
     from jobs.ingest.lag import topic_lags
-    from jobs.ingest.rest_answers import REST_SINKS
+    from jobs.rest.steps import rest_sinks
 
     publisher = Publisher(kafka, "test")
     for symbol in ("AAPL", "MSFT", "IBM"):
         publisher.send(FINNHUB_QUOTES, symbol, json.dumps({"c": 1.0}), utc_now())
     publisher.close()
-    quotes = REST_SINKS[0]
+    quotes = rest_sinks()[0]
     before = topic_lags(lake, kafka, [quotes])[0]
     assert (before.topic, before.retained, before.waiting) == (kafka.topic(FINNHUB_QUOTES), 3, 3)
     assert before.newest_age_s is not None and 0 <= before.newest_age_s < 120
@@ -148,9 +149,9 @@ def test_rebuilding_a_range_from_the_topic_restores_lost_rows_once(lake, kafka):
     from deltalake import DeltaTable
 
     from jobs.ingest.consume import rebuild
-    from jobs.ingest.rest_answers import REST_SINKS
+    from jobs.rest.steps import rest_sinks
 
-    quotes = REST_SINKS[0]
+    quotes = rest_sinks()[0]
     began = utc_now()
     publisher = Publisher(kafka, "test")
     for symbol in ("AAPL", "MSFT", "IBM", "GE"):
@@ -180,9 +181,9 @@ def test_offsets_the_broker_no_longer_holds_stop_in_one_line_and_reset_offsets_r
 
     from jobs.ingest.checkpoint import OffsetsGone
     from jobs.ingest.consume import reset_offsets
-    from jobs.ingest.rest_answers import REST_SINKS
+    from jobs.rest.steps import rest_sinks
 
-    quotes, topic = REST_SINKS[0], kafka.topic(FINNHUB_QUOTES)
+    quotes, topic = rest_sinks()[0], kafka.topic(FINNHUB_QUOTES)
 
     def send(per_partition: dict[int, int]) -> None:
         producer = Producer(kafka.client_config())

@@ -39,14 +39,14 @@ from pyspark.sql import DataFrame, SparkSession
 from jobs.ingest.consume import take
 from jobs.ingest.records import kafka_records
 from jobs.ingest.topics import FINNHUB_TRADES, REDDIT_COMMENTS, REDDIT_POSTS
-from jobs.reddit.pipeline import REDDIT_SINKS, silver_reddit
+from jobs.reddit.steps import reddit_sinks, silver_reddit
 from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
 from jobs.replay.intraday import day_trades, trading_days
 from jobs.replay.reddit_server import RedditReplayServer
 from jobs.resources.kafka import KafkaSettings
 from jobs.resources.lake import Lake
 from jobs.resources.settings import Settings
-from jobs.stream.batch import trades_sink
+from jobs.trades.batch import trades_sink
 from jobs.trades.bronze import parse_trade_records
 from jobs.trades.silver import build_silver_trades
 from lake_schema.quarantine import QUARANTINE
@@ -232,7 +232,7 @@ def test_reddit_collector_killed_at_random_points_then_rerun_equals_one_clean_ru
 
     loading = time.monotonic()
     for name, lake in lakes.items():
-        for sink in REDDIT_SINKS:
+        for sink in reddit_sinks():
             take(lake, sink, kafka=kafka[name])
         silver_reddit(lake, LATEST)
     print(f"bronze + silver of both lakes: {time.monotonic() - loading:.1f} s")

@@ -77,7 +77,7 @@ def config_toml(config: IntradayConfig) -> str:
 
 def train_tiny_model(spark, lake, days: list[date], config: IntradayConfig | None = None):
     """Bars of `days` from the replay into silver.bars_1m, and the tiny intraday model trained on them."""
-    from jobs.models.intraday_pipeline import train_intraday
+    from jobs.models.steps import train_intraday
     from jobs.window import Window
     from datetime import datetime, timezone
     from lake_schema.trades import BARS_1M

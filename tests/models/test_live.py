@@ -12,7 +12,7 @@ import pytest
 
 from jobs.models import live, registry
 from jobs.models.intraday import latest_windows
-from jobs.models.intraday_pipeline import train_intraday
+from jobs.models.steps import score_live, train_intraday
 from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD, MODEL_RUNS
 from lake_schema.trades import BARS_1M
 from tests.models.intraday_data import (
@@ -75,11 +75,11 @@ def test_live_scoring_predicts_from_closed_bars_and_the_scorecard_matches_pandas
     for minutes in steps:
         trades = _bars_until(today, minutes)
         lake.overwrite(BARS_1M, bars_frame(spark, trades), where=[("trade_date", "=", day)])
-        report = live.score_live(lake, LATEST, config=config, scorecard_window=SCORECARD_WINDOW)
+        report = score_live(lake, LATEST, config=config, scorecard_window=SCORECARD_WINDOW)
         written.append(report.tables.get(LIVE_PREDICTIONS.name, 0))
     [run] = registry.runs(lake, "intraday_test")
     assert live.LOADS == {run["version"]: 1}  # loaded once, however many times it scored
-    assert live.score_live(lake, LATEST, config=config).tables.get(LIVE_PREDICTIONS.name, 0) == 0  # nothing new
+    assert score_live(lake, LATEST, config=config).tables.get(LIVE_PREDICTIONS.name, 0) == 0  # nothing new
     predictions = lake.read_small(LIVE_PREDICTIONS)  # delta-rs: timestamps as aware UTC, as pandas_bars has them
     # At most one new prediction per symbol a call (a symbol whose newest closed bar did not change gets none),
     # each made once.
@@ -148,9 +148,9 @@ def test_a_prediction_that_breaks_a_rule_is_quarantined_and_the_rest_land(spark,
     row = dict(symbol="AAPL", predicted_at=at, target_at=at.replace(minute=35), horizon_minutes=5, last_close=250.0,
                predicted_return=0.001, prob_up=0.6, model_version="v1", flagged=False, flag_reason=None,
                scored_at=at, trade_date=date(2010, 8, 20))
-    good = live._append_predictions(lake, [row], None)
+    good = live.append_predictions(lake, [row], None)
     assert good.rows == 1 and lake.read_small(LIVE_PREDICTIONS)["symbol"].tolist() == ["AAPL"]
-    live._append_predictions(lake, [{**row, "symbol": "MSFT"}, {**row, "symbol": "IBM", "prob_up": 1.5}], None)
+    live.append_predictions(lake, [{**row, "symbol": "MSFT"}, {**row, "symbol": "IBM", "prob_up": 1.5}], None)
     assert sorted(lake.read_small(LIVE_PREDICTIONS)["symbol"]) == ["AAPL", "MSFT"]
     refused = lake.read_small(QUARANTINE, filters=[("target_table", "=", LIVE_PREDICTIONS.name)])
     assert refused["reason"].tolist() == ["live_prob_in_unit_interval"] and "IBM" in refused["record"].iloc[0]

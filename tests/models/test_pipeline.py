@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.models import pipeline, registry
+from jobs.models import registry, steps
 from jobs.models.features import build_samples
 from jobs.models.lstm import LstmPredictor
 from jobs.window import Window
@@ -39,7 +39,7 @@ def test_train_registers_a_run_and_score_writes_predictions_from_it(lake):
     write_features(lake, panel(days=130, seed=1))
     config = tiny_config()
     config.walk_forward.max_folds = 1
-    report = pipeline.train_and_evaluate(lake, LATEST, config)
+    report = steps.train_and_evaluate(lake, LATEST, config)
     assert report.tables == {MODEL_RUNS.name: 1}
     [run] = registry.runs(lake, "tiny")
     assert run["folds"] == 1 and run["n_tickers"] == 4 and run["model_kind"] == "global"
@@ -54,10 +54,10 @@ def test_train_registers_a_run_and_score_writes_predictions_from_it(lake):
     assert (model_dir / "global.keras").is_file() and (model_dir / "vocabulary.json").is_file()
 
     # a rerun on the same data does not train again (retrain schedule), nor does scoring twice write twice
-    assert pipeline.train_and_evaluate(lake, LATEST, config).skipped
-    scored = pipeline.score(lake, LATEST, "tiny")
+    assert steps.train_and_evaluate(lake, LATEST, config).skipped
+    scored = steps.score(lake, LATEST, "tiny")
     assert scored.tables == {PREDICTIONS.name: 4}
-    assert pipeline.score(lake, LATEST, "tiny").skipped
+    assert steps.score(lake, LATEST, "tiny").skipped
     rows = lake.read(PREDICTIONS).toPandas()
     assert len(rows) == 4 and set(rows.ticker) == {"AAA", "BBB", "CCC", "DDD"}
     assert (rows.model_version == run["version"]).all() and rows.prob_up.between(0, 1).all()
@@ -77,19 +77,19 @@ def test_a_backfill_of_an_old_window_never_scores_with_a_model_that_saw_later_da
     write_features(lake, panel(days=130, seed=1))
     config = tiny_config()
     config.walk_forward.max_folds = 1
-    pipeline.train_and_evaluate(lake, LATEST, config)
+    steps.train_and_evaluate(lake, LATEST, config)
     [newer] = registry.runs(lake, "tiny")
     old_end = (date(2010, 1, 4) + pd.offsets.BDay(109)).date()
     assert newer["data_end"] > old_end
     old = Window(date(2010, 5, 1), old_end, LATEST.as_of, source="test")
 
-    refused = pipeline.score(lake, old, "tiny")  # the only model saw the 20 days after the window
+    refused = steps.score(lake, old, "tiny")  # the only model saw the 20 days after the window
     assert not refused.tables and f"no tiny model trained on data to {old_end}" in refused.notes[0]
-    trained = pipeline.train_and_evaluate(lake, old, config)  # the newer run does not make the old one "not due"
+    trained = steps.train_and_evaluate(lake, old, config)  # the newer run does not make the old one "not due"
     assert trained.tables == {MODEL_RUNS.name: 1} and not trained.skipped
     own = next(r for r in registry.runs(lake, "tiny") if r["version"] != newer["version"])
     assert own["data_end"] == old_end
-    assert pipeline.score(lake, old, "tiny").tables == {PREDICTIONS.name: 4}
+    assert steps.score(lake, old, "tiny").tables == {PREDICTIONS.name: 4}
     rows = lake.read(PREDICTIONS).toPandas()
     assert (rows.model_version == own["version"]).all() and (rows.as_of_date == old_end).all()
     assert registry.choose_model(lake, "tiny").run["version"] == newer["version"]  # "latest" takes the newest
@@ -141,4 +141,4 @@ def test_same_seed_same_model_and_per_ticker_models_only_score_their_own_ticker(
 
 def test_training_without_gold_features_is_a_clear_error(lake):
     with pytest.raises(ValueError, match="gold.daily_features does not exist"):
-        pipeline.train_and_evaluate(lake, LATEST, tiny_config())
+        steps.train_and_evaluate(lake, LATEST, tiny_config())

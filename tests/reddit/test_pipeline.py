@@ -9,7 +9,7 @@ import pytest
 
 from jobs.ingest.publish import Publisher
 from jobs.ingest.reddit import RedditCollectConfig, RedditCollectError, RedditCollector, reddit_from_env
-from jobs.reddit.pipeline import bronze_reddit, silver_reddit
+from jobs.reddit.steps import bronze_reddit, silver_reddit
 from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
 from tests.kafka_records import read_topic
 from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS

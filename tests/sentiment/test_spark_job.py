@@ -6,7 +6,8 @@ import pytest
 
 from pyspark.sql import functions as F
 
-from jobs.sentiment.spark_job import INPUT_COLUMNS, sentiment_step, worker_scorer
+from jobs.sentiment.spark_job import INPUT_COLUMNS, worker_scorer
+from jobs.sentiment.steps import sentiment_step
 from lake_schema.reddit import SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 from lake_schema.sentiment import POST_SENTIMENT
 from tests.windows import LATEST

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from jobs.stream.batch import BatchReport
+from jobs.trades.batch import BatchReport
 from jobs.stream.query import StreamConfig, start_stream
 from tests.kafka_fixture import free_ports
 from tests.kafka_records import kafka_environment

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-import jobs.stream.batch as batch_module
+import jobs.trades.batch as batch_module
 from jobs.resources.lake import Txn
-from jobs.stream.batch import trades_batch
+from jobs.trades.batch import trades_batch
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
 from tests.stream.helpers import (

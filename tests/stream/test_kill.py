@@ -34,7 +34,7 @@ from jobs.ingest.publish import Publisher
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
 from jobs.resources.lake import Lake
 from jobs.resources.settings import Settings
-from jobs.stream.batch import trades_sink
+from jobs.trades.batch import trades_sink
 from jobs.stream.query import StreamConfig, start_stream
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES

@@ -10,7 +10,7 @@ import pytest
 
 from jobs.ingest.consume import CheckpointBusy, take
 from jobs.trades.bars import rebuild_bars_day
-from jobs.stream.batch import trades_sink
+from jobs.trades.batch import trades_sink
 from jobs.stream.query import StreamConfig, start_stream
 from jobs.trades.silver import build_bars_1m
 from lake_schema.quarantine import QUARANTINE

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.models.intraday_pipeline import train_intraday
+from jobs.models.steps import train_intraday
 from jobs.resources.lake import Lake
 from jobs.resources.settings import Settings
 from jobs.sources.bundled import LAST_BUNDLED_DAY, REPLAY_SYMBOLS

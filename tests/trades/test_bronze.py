@@ -12,7 +12,7 @@ from jobs.ingest.finnhub_ws import FinnhubTradeCollector
 from jobs.ingest.publish import Publisher, utc_now
 from jobs.ingest.topics import FINNHUB_TRADES
 from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
-from jobs.stream.batch import trades_sink
+from jobs.trades.batch import trades_sink
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
 

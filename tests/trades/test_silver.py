@@ -59,7 +59,7 @@ def test_the_streams_arrow_bars_equal_the_batch_bars_for_the_minutes_it_touched(
 def test_the_nightly_builds_closed_days_once_and_leaves_today_to_the_stream(lake, bronze):
     from datetime import datetime, timezone
 
-    from jobs.trades.pipeline import silver_trades
+    from jobs.trades.steps import silver_trades
     from jobs.window import Window
     from lake_schema.quarantine import QUARANTINE
     from lake_schema.trades import BARS_1M, BRONZE_TRADES, GOLD_TRADE_DAILY, SILVER_TRADES

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.ingest.consume import TopicSink, take
+from jobs.ingest.consume import TopicSink
 from jobs.ingest.records import KAFKA_COLUMNS
 from jobs.ingest.topics import FINNHUB_TRADES
 from jobs.quality import DETAIL, REASON, to_quarantine
@@ -48,7 +48,6 @@ from jobs.steps import StepReport
 from jobs.trades.bars import bars_of_minutes, beyond, watermark_floor
 from jobs.trades.bronze import parse_trade_records, quarantined_records
 from jobs.trades.silver import judge_trades
-from jobs.window import Window
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES
 
@@ -152,14 +151,6 @@ def trades_sink(watermark: timedelta = DEFAULT_WATERMARK) -> TopicSink:
 
     return TopicSink(FINNHUB_TRADES, BRONZE_TRADES, write, parse_trade_records,
                      max_records_per_batch=MAX_RECORDS_PER_BATCH)
-
-
-def take_trades(lake: Lake, window: Window | None = None, wait_s: float = 600) -> StepReport:
-    """Every trade in finnhub.trades not taken yet -> bronze, silver and bars: the stream's own batches, from its
-    checkpoint (Kafka offsets, not dates). Waits up to `wait_s` for a running stream to let go of the checkpoint."""
-    report = take(lake, trades_sink(), wait_s=wait_s)
-    report.step = "trades from Kafka -> bronze, silver, 1-minute bars"
-    return report
 
 
 def _downstream(lake: Lake, trades: pa.Table, refused: pa.Table, txn: Txn, watermark: timedelta,

@@ -1,4 +1,4 @@
-"""Reddit as pipeline steps: collect from the embedded server into Kafka, topics -> bronze -> silver.
+"""Reddit's steps: collect from the embedded server into Kafka, topics -> bronze -> silver.
 
 Bronze takes each record once (Spark's Kafka source, `jobs.ingest.consume`). Silver is
 built from every bronze fetch and merged on the id; its app transaction
@@ -11,29 +11,28 @@ in new bronze files is the next step when bronze grows large.)
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-
-from jobs.ingest.consume import TopicSink, parsed_sink, take
 from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS, record_count
-from jobs.window import Window
-from jobs.quality import warning_counts
-from jobs.reddit.bronze import parse_comment_records, parse_post_records
-from jobs.reddit.silver import build_silver_comments, build_silver_posts
 from jobs.resources.kafka import get_kafka_settings
-from jobs.resources.lake import Lake, Txn
-from jobs.steps import StepReport, timed
+from jobs.steps import StepReport, step, timed, topic
+from jobs.window import Window
+from lake_schema.quarantine import QUARANTINE
 from lake_schema.reddit import BRONZE_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 from lake_schema.spec import TableSpec
 
-REDDIT_SINKS: tuple[TopicSink, ...] = (parsed_sink(REDDIT_POSTS, BRONZE_REDDIT_POSTS, parse_post_records),
-                                       parsed_sink(REDDIT_COMMENTS, BRONZE_REDDIT_COMMENTS, parse_comment_records))
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from jobs.ingest.consume import TopicSink
+    from jobs.resources.lake import Lake
+
 SUBREDDITS = ("wallstreetbets", "stocks", "investing", "options")
 CORPUS_END = datetime(2010, 8, 21, 23, 59, tzinfo=timezone.utc)
 
 
+@step("reddit.collect", writes=[topic(REDDIT_POSTS), topic(REDDIT_COMMENTS)], windowed=False, kind="collector",
+      description="the embedded Reddit server's corpus -> Kafka (praw over loopback)")
 @timed
 def collect_replay_corpus(lake: Lake | None, window: Window | None = None, comment_depth: int = 10) -> StepReport:
     """Start the embedded Reddit server on loopback and collect the whole corpus with praw into
@@ -60,9 +59,23 @@ def collect_replay_corpus(lake: Lake | None, window: Window | None = None, comme
     return report
 
 
+def reddit_sinks() -> tuple[TopicSink, ...]:
+    """reddit.posts -> bronze.reddit_posts and reddit.comments -> bronze.reddit_comments, parsed, rejects quarantined."""
+    from jobs.ingest.consume import parsed_sink
+    from jobs.reddit.bronze import parse_comment_records, parse_post_records
+
+    return (parsed_sink(REDDIT_POSTS, BRONZE_REDDIT_POSTS, parse_post_records),
+            parsed_sink(REDDIT_COMMENTS, BRONZE_REDDIT_COMMENTS, parse_comment_records))
+
+
+@step("reddit.bronze", reads=[topic(REDDIT_POSTS), topic(REDDIT_COMMENTS)], sinks=reddit_sinks,
+      writes=[BRONZE_REDDIT_POSTS, BRONZE_REDDIT_COMMENTS, QUARANTINE], windowed=False,
+      description="every Reddit record in Kafka that bronze has not taken yet")
 def bronze_reddit(lake: Lake, window: Window | None = None) -> StepReport:
     """Every post and comment record in Kafka that bronze has not taken yet (Kafka offsets, not dates)."""
-    report = take(lake, *REDDIT_SINKS)
+    from jobs.ingest.consume import take
+
+    report = take(lake, *reddit_sinks())
     report.step = "bronze reddit from Kafka"
     return report
 
@@ -71,6 +84,11 @@ def _silver_table(lake: Lake, window: Window, report: StepReport, bronze: TableS
                   build: Callable[[DataFrame], DataFrame]) -> None:
     """Merge the window's ids (created in its range) from every fetch of them, so the merged row is the same however
     the fetches were batched; the lake quarantines rows that break silver's rules."""
+    from pyspark.sql import functions as F
+
+    from jobs.quality import warning_counts
+    from jobs.resources.lake import Txn
+
     bronze_version = lake.version(bronze)
     app_id = f"{silver.name}:from:{bronze.name}:{window.key}"
     seen = lake.txn_version(silver, app_id)
@@ -88,9 +106,14 @@ def _silver_table(lake: Lake, window: Window, report: StepReport, bronze: TableS
     built.unpersist()
 
 
+@step("reddit.silver", reads=[BRONZE_REDDIT_POSTS, BRONZE_REDDIT_COMMENTS],
+      writes=[SILVER_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, QUARANTINE], windowed=True,
+      description="merge the window's posts and comments into one current row each")
 @timed
 def silver_reddit(lake: Lake, window: Window) -> StepReport:
     """Merge bronze fetches into one current row per post and per comment."""
+    from jobs.reddit.silver import build_silver_comments, build_silver_posts
+
     report = StepReport("silver reddit posts and comments")
     _silver_table(lake, window, report, BRONZE_REDDIT_POSTS, SILVER_REDDIT_POSTS, build_silver_posts)
     _silver_table(lake, window, report, BRONZE_REDDIT_COMMENTS, SILVER_REDDIT_COMMENTS, build_silver_comments)

@@ -1,5 +1,5 @@
-"""The nightly's half of the tick path: a replayed session into Kafka, the topic into bronze (and on to
-silver and bars, `jobs.stream.batch`), then closed days of bronze trades -> silver trades, 1-minute bars
+"""The tick path's steps: a replayed session into Kafka, the topic into bronze (and on to silver and bars
+in the same batch, `jobs.trades.batch`, which the freshness stream runs on a timer), then closed days of bronze trades -> silver trades, 1-minute bars
 and gold daily bars.
 
 The stream keeps *today* fresh; the nightly rebuilds every earlier day whose
@@ -11,24 +11,23 @@ nightly took gets silver and bars too, and a rerun writes nothing.
 from __future__ import annotations
 
 import asyncio
-
-from pyspark import StorageLevel
-from pyspark.sql import functions as F
+from typing import TYPE_CHECKING
 
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
-from jobs.quality import quarantine_batches, to_quarantine
-from jobs.window import Window
-from jobs.resources.incremental import grown_partitions
-from jobs.resources.lake import Lake
 from jobs.resources.kafka import get_kafka_settings
-from jobs.steps import StepReport, timed
-from jobs.trades.bars import rebuild_bars_day
-from jobs.trades.gold import rebuild_trade_daily_day
-from jobs.trades.silver import judge_trades, split_judged
-from lake_schema.trades import BRONZE_TRADES, SILVER_TRADES
 from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS, replay_days
+from jobs.steps import StepReport, step, timed, topic
+from jobs.window import Window
+from lake_schema.quarantine import QUARANTINE
+from lake_schema.trades import BARS_1M, BRONZE_TRADES, GOLD_TRADE_DAILY, SILVER_TRADES
+
+if TYPE_CHECKING:
+    from jobs.ingest.consume import TopicSink
+    from jobs.resources.lake import Lake
 
 
+@step("trades.collect", writes=[topic(FINNHUB_TRADES)], windowed=False, kind="collector",
+      description="a bundled trading day -> Kafka (Finnhub websocket over loopback)")
 @timed
 def collect_replay_trades(lake: Lake | None, window: Window | None = None, trades_per_day: int = 1_000,
                           days: int | None = None) -> StepReport:
@@ -68,10 +67,41 @@ def collect_replay_trades(lake: Lake | None, window: Window | None = None, trade
     return report
 
 
+def trades_sinks() -> tuple[TopicSink, ...]:
+    """finnhub.trades -> bronze.trades, and on to silver trades and 1-minute bars in the same batch."""
+    from jobs.trades.batch import trades_sink
+
+    return (trades_sink(),)
+
+
+@step("trades.bronze", reads=[topic(FINNHUB_TRADES)], sinks=trades_sinks,
+      writes=[BRONZE_TRADES, SILVER_TRADES, BARS_1M, QUARANTINE], windowed=False,
+      description="every trade in Kafka not taken yet -> bronze, silver and 1-minute bars (the stream's checkpoint)")
+def take_trades(lake: Lake, window: Window | None = None, wait_s: float = 600) -> StepReport:
+    """Every trade in finnhub.trades not taken yet -> bronze, silver and bars: the stream's own batches, from its
+    checkpoint (Kafka offsets, not dates). Waits up to `wait_s` for a running stream to let go of the checkpoint."""
+    from jobs.ingest.consume import take
+
+    report = take(lake, *trades_sinks(), wait_s=wait_s)
+    report.step = "trades from Kafka -> bronze, silver, 1-minute bars"
+    return report
+
+
+@step("trades.closed_days", reads=[BRONZE_TRADES], writes=[SILVER_TRADES, BARS_1M, GOLD_TRADE_DAILY, QUARANTINE],
+      windowed=True, description="rebuild the window's closed trading days whose bronze grew")
 @timed
 def silver_trades(lake: Lake, window: Window) -> StepReport:
     """Rebuild silver trades, 1-minute and daily bars for each closed day of the window (before the run's day:
     today belongs to the stream) whose bronze grew since it was built."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    from jobs.quality import quarantine_batches, to_quarantine
+    from jobs.resources.incremental import grown_partitions
+    from jobs.trades.bars import rebuild_bars_day
+    from jobs.trades.gold import rebuild_trade_daily_day
+    from jobs.trades.silver import judge_trades, split_judged
+
     report = StepReport("silver trades, 1-minute and daily bars (closed days)")
     closed = lake.read(BRONZE_TRADES).where(F.col("trade_date") < F.lit(window.today))
     if window.bounded:

@@ -2,32 +2,33 @@
 the layer's pure transform, writes exactly its partitions, and reports.
 
 Every step is a transaction keyed on what it covers (a landed file, a landing
-batch, a set of months), so rerunning any of them leaves the lake unchanged.
+batch, a set of months), so rerunning any of them leaves the lake unchanged. Spark and
+the transforms are imported inside the steps: the graph (and an Airflow DAG file) reads
+the declarations without them.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from pyspark.sql import functions as F
-
-from jobs.prices.bronze import parse_bar_lines
-from jobs.prices.gold import LOOKBACK_MONTHS, build_daily_features
-from jobs.prices.landing import land_bar_file
-from jobs.prices.silver import build_silver_daily_bars
-from jobs.quality import quarantine_batches, to_quarantine, warning_counts
-from jobs.resources.incremental import grown_partitions
-from jobs.resources.lake import Lake
-from jobs.window import Window
 from jobs.sources.bundled import BarFile, bar_files_from, bundled_bar_files, symbol_rows
-from jobs.steps import StepReport, timed
+from jobs.steps import StepReport, step, timed
+from jobs.window import Window
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
+from lake_schema.quarantine import QUARANTINE
+
+if TYPE_CHECKING:
+    from jobs.resources.lake import Lake
 
 
+@step("prices.land", writes=[DAILY_BAR_LINES], windowed=True,
+      description="land the bundled (or given) daily bar files, each file once, into the partition of the run's day")
 @timed
 def land(lake: Lake, window: Window, price_files: Sequence[str | BarFile] | None = None) -> StepReport:
     """Land each file once (keyed on its hash) into the landing partition of the run's day."""
+    from jobs.prices.landing import land_bar_file
+
     report = StepReport("land daily bar files")
     for bar_file in bar_files_from(price_files) or bundled_bar_files():
         result = land_bar_file(lake, bar_file, window.today)
@@ -38,10 +39,18 @@ def land(lake: Lake, window: Window, price_files: Sequence[str | BarFile] | None
     return report
 
 
+@step("prices.bronze", reads=[DAILY_BAR_LINES], writes=[BRONZE_DAILY_BARS, QUARANTINE], windowed=True,
+      description="parse every landing batch landed by the run's day that grew since bronze saw it")
 @timed
 def bronze(lake: Lake, window: Window) -> StepReport:
     """Parse every landing batch, up to the run's day, that grew since bronze last saw it. Each line is
     parsed by its source's format (a file given in place of a bundled one keeps its source's format)."""
+    from pyspark.sql import functions as F
+
+    from jobs.prices.bronze import parse_bar_lines
+    from jobs.quality import quarantine_batches, to_quarantine
+    from jobs.resources.incremental import grown_partitions
+
     report = StepReport("bronze daily bars")
     files = bundled_bar_files()
     landed = lake.read(DAILY_BAR_LINES).where(F.col("ingest_date") <= F.lit(window.today))
@@ -61,6 +70,8 @@ def bronze(lake: Lake, window: Window) -> StepReport:
     return report
 
 
+@step("prices.symbols", writes=[SYMBOLS], windowed=False,
+      description="the symbols reference (sector, exchange) from the bundled metadata")
 @timed
 def symbols(lake: Lake, window: Window) -> StepReport:
     """The reference table is whole whatever the window: it is small and has no dates."""
@@ -72,6 +83,8 @@ def symbols(lake: Lake, window: Window) -> StepReport:
 
 def months_in_bronze(lake: Lake, start: date | None = None, end: date | None = None) -> list[str]:
     """The trade months a run covers: those in bronze, cut to [start, end] when given."""
+    from pyspark.sql import functions as F
+
     frame = lake.read(BRONZE_DAILY_BARS)
     if start:
         frame = frame.where(F.col("trade_date") >= F.lit(start))
@@ -98,9 +111,16 @@ def _months_before(month: str, count: int) -> list[str]:
     return out
 
 
+@step("prices.silver", reads=[BRONZE_DAILY_BARS, SYMBOLS], writes=[SILVER_DAILY_BARS, QUARANTINE], windowed=True,
+      description="validate and deduplicate the window's months of daily bars")
 @timed
 def silver(lake: Lake, window: Window) -> StepReport:
     """Replace exactly the window's months (the month before is read too: a bar's previous close)."""
+    from pyspark.sql import functions as F
+
+    from jobs.prices.silver import build_silver_daily_bars
+    from jobs.quality import quarantine_batches, to_quarantine, warning_counts
+
     report = StepReport("silver daily bars")
     months = window_months(lake, window, report)
     if not months:
@@ -126,9 +146,15 @@ def silver(lake: Lake, window: Window) -> StepReport:
     return report
 
 
+@step("prices.gold", reads=[SILVER_DAILY_BARS, SYMBOLS], writes=[GOLD_DAILY_FEATURES], windowed=True,
+      description="daily features for the window's months")
 @timed
 def gold(lake: Lake, window: Window) -> StepReport:
     """Features for the window's months, from silver of those months and the lookback before them."""
+    from pyspark.sql import functions as F
+
+    from jobs.prices.gold import LOOKBACK_MONTHS, build_daily_features
+
     report = StepReport("gold daily features")
     if not (months := window_months(lake, window, report)):
         return report

@@ -1,47 +1,39 @@
-"""Finnhub REST answers (quotes, profiles, candles) from Kafka -> their bronze tables, verbatim."""
+"""Finnhub REST answers' steps: quotes, profiles and candles collected into Kafka, then into their bronze tables."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-
-from jobs.ingest.consume import TopicSink, parsed_sink, take
-from jobs.ingest.records import KAFKA_COLUMNS, record_key
 from jobs.ingest.topics import FINNHUB_CANDLES, FINNHUB_PROFILES, FINNHUB_QUOTES, record_count
-from jobs.quality import DETAIL, REASON
 from jobs.resources.kafka import get_kafka_settings
-from jobs.resources.lake import Lake
 from jobs.resources.ratelimit import TokenBucket
 from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS
-from jobs.steps import StepReport, timed
+from jobs.steps import StepReport, step, timed, topic
 from jobs.window import Window
 from lake_schema.finnhub_rest import BRONZE_FINNHUB_CANDLES, BRONZE_FINNHUB_PROFILES, BRONZE_FINNHUB_QUOTES
+from lake_schema.quarantine import QUARANTINE
+
+if TYPE_CHECKING:
+    from jobs.ingest.consume import TopicSink
+    from jobs.resources.lake import Lake
+
+ANSWERS = ((FINNHUB_QUOTES, BRONZE_FINNHUB_QUOTES), (FINNHUB_PROFILES, BRONZE_FINNHUB_PROFILES),
+           (FINNHUB_CANDLES, BRONZE_FINNHUB_CANDLES))  # each REST answer's topic and bronze table
 
 
-def parse_rest_answers(records: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(answer rows, rejects): an answer needs its symbol (the key) and a JSON object as value. Pure."""
-    problem = F.coalesce(
-        F.when(F.coalesce(F.trim("kafka_key"), F.lit("")) == "", F.lit("the record has no symbol key")),
-        F.when(F.json_object_keys("value").isNull(), F.lit("the value is not a JSON object")),
-    )
-    checked = records.withColumn(DETAIL, problem)
-    rows = checked.where(F.col(DETAIL).isNull()).select(
-        F.sha2(record_key(), 256).alias("record_id"), F.upper(F.trim("kafka_key")).alias("symbol"),
-        F.col("value").alias("payload"), "received_at", *KAFKA_COLUMNS, F.to_date("received_at").alias("ingest_date"))
-    rejected = checked.where(F.col(DETAIL).isNotNull()).select(
-        *KAFKA_COLUMNS, "value", "received_at", F.lit("malformed_record").alias(REASON), DETAIL)
-    return rows, rejected
+def rest_sinks() -> tuple[TopicSink, ...]:
+    """Each REST answer's topic -> its bronze table, verbatim (a record without a symbol or a JSON object is
+    quarantined)."""
+    from jobs.ingest.consume import parsed_sink
+    from jobs.rest.bronze import parse_rest_answers
+
+    return tuple(parsed_sink(name, table, parse_rest_answers) for name, table in ANSWERS)
 
 
-REST_SINKS: tuple[TopicSink, ...] = tuple(
-    parsed_sink(topic, table, parse_rest_answers)
-    for topic, table in ((FINNHUB_QUOTES, BRONZE_FINNHUB_QUOTES), (FINNHUB_PROFILES, BRONZE_FINNHUB_PROFILES),
-                         (FINNHUB_CANDLES, BRONZE_FINNHUB_CANDLES)))
-
-
+@step("rest.collect", writes=[topic(name) for name, _ in ANSWERS],
+      windowed=False, kind="collector", description="quotes, profiles and candles -> Kafka (Finnhub REST over loopback)")
 @timed
 def collect_replay_rest(lake: Lake | None = None, window: Window | None = None, symbols: tuple[str, ...] = REPLAY_SYMBOLS,
                         candles_from: date = REPLAY_DAY.replace(day=1), candles_to: date = REPLAY_DAY) -> StepReport:
@@ -68,8 +60,13 @@ def collect_replay_rest(lake: Lake | None = None, window: Window | None = None, 
     return report
 
 
+@step("rest.bronze", reads=[topic(name) for name, _ in ANSWERS], sinks=rest_sinks,
+      writes=[*(table for _, table in ANSWERS), QUARANTINE], windowed=False,
+      description="every Finnhub REST answer in Kafka that bronze has not taken yet")
 def bronze_rest(lake: Lake, window: Window | None = None) -> StepReport:
     """Every REST answer record in Kafka that bronze has not taken yet."""
-    report = take(lake, *REST_SINKS)
+    from jobs.ingest.consume import take
+
+    report = take(lake, *rest_sinks())
     report.step = "bronze Finnhub REST answers from Kafka"
     return report

@@ -9,20 +9,18 @@ default minilm) at its most recently scored version.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
+from typing import TYPE_CHECKING
 
-from jobs.gold_sentiment.daily import build_sentiment_daily
-from jobs.gold_sentiment.leadlag import build_lead_lag
-from jobs.gold_sentiment.windows import build_post_price_windows
-from jobs.resources.lake import Lake
-from jobs.steps import StepReport, timed
+from jobs.steps import StepReport, step, timed
 from jobs.window import Window
 from lake_schema.gold_sentiment import POST_PRICE_WINDOWS, SENTIMENT_DAILY, SENTIMENT_DAILY_SUBREDDIT, SENTIMENT_LEAD_LAG
 from lake_schema.prices import SILVER_DAILY_BARS
 from lake_schema.reddit import BRONZE_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS
 from lake_schema.sentiment import POST_SENTIMENT
 from lake_schema.trades import BARS_1M
+
+if TYPE_CHECKING:
+    from jobs.resources.lake import Lake
 
 
 def default_scorer() -> str:
@@ -31,29 +29,26 @@ def default_scorer() -> str:
     return SentimentSettings().scorer
 
 
-def mentions_from(post_sentiment: DataFrame, posts: DataFrame, scorer: str) -> tuple[DataFrame, str | None]:
-    """One row per (post, ticker it names) from the scorer's newest version; (rows, version)."""
-    scored = post_sentiment.where((F.col("kind") == "post") & (F.col("ticker") != "") & (F.col("scorer") == scorer))
-    newest = scored.groupBy("scorer_version").agg(F.max("scored_at").alias("at")).orderBy(F.col("at").desc()).limit(1).collect()
-    if not newest:
-        return scored.limit(0), None
-    version = newest[0]["scorer_version"]
-    rows = (
-        scored.where(F.col("scorer_version") == version)
-        .select(F.col("id").alias("post_id"), "ticker", F.col("score").alias("sentiment"), "label")
-        .join(posts.select("post_id", "subreddit", "author", "created_at"), "post_id")
-    )
-    return rows, version
-
-
 def _months_before(months: list[str]) -> list[str]:
     year, month = (int(x) for x in months[0].split("-"))
     previous = f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
     return [previous, *months]
 
 
+@step("gold.sentiment",
+      reads=[POST_SENTIMENT, SILVER_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS, SILVER_DAILY_BARS, BARS_1M],
+      writes=[SENTIMENT_DAILY, SENTIMENT_DAILY_SUBREDDIT, POST_PRICE_WINDOWS, SENTIMENT_LEAD_LAG], windowed=True,
+      description="daily sentiment, post price windows for the window's months; lead-lag over all days")
 @timed
 def build(lake: Lake, window: Window, scorer: str | None = None) -> StepReport:
+    """Replace the window's months of daily sentiment (per ticker, and per subreddit) and post price windows,
+    then recompute lead-lag over every day; waits (writes nothing) until its inputs exist."""
+    from pyspark.sql import functions as F
+
+    from jobs.gold_sentiment.daily import build_sentiment_daily, mentions_from
+    from jobs.gold_sentiment.leadlag import build_lead_lag
+    from jobs.gold_sentiment.windows import build_post_price_windows
+
     report = StepReport("gold: sentiment meets prices")
     missing = [s.name for s in (POST_SENTIMENT, SILVER_REDDIT_POSTS, SILVER_DAILY_BARS) if not lake.exists(s)]
     if missing:

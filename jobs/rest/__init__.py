@@ -1,0 +1,1 @@
+"""Finnhub REST answers (quotes, profiles, candles): collected into Kafka, taken into bronze."""
