@@ -74,9 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from datetime import datetime, timezone
 
-    from jobs.resources.lake import Lake
     from jobs.resources.settings import Settings
-    from jobs.resources.spark import get_spark
+    from jobs.resources.spark import open_lake
     from jobs.sources.bundled import bar_files_from
     from jobs.window import Window
 
@@ -93,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         overrides["spark_master"] = master  # keep what spark-submit was told, never override it
     settings = Settings(**overrides)
     began = time.perf_counter()
-    spark = get_spark(settings, app_name=f"pulselake-backfill {args.start}..{args.end}")
+    lake = open_lake(settings, app_name=f"pulselake-backfill {args.start}..{args.end}")
+    spark = lake.spark
     print(f"backfill {args.start} .. {args.end} on {spark.sparkContext.master} into {settings.lake_root}", flush=True)
-    lake = Lake(spark, settings)
     try:
         for step in backfill_steps(args.from_kafka):
             print("  " + step.run(lake, window, price_files=args.price_file or None).summary(), flush=True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -55,3 +56,13 @@ def test_no_package_of_jobs_imports_itself_back():
     packages = nx.DiGraph((_package(a), _package(b)) for a, b in modules.edges if _package(a) != _package(b))
     cycles = [sorted(c) for c in nx.simple_cycles(packages)]
     assert cycles == [], cycles
+
+
+def test_only_the_settings_read_pulselake_variables_from_the_environment():
+    """One typed configuration built at the edge (jobs/resources/settings.py, and sentiment's own settings class):
+    no other module of jobs/ asks the environment for a PULSELAKE_* knob."""
+    reading = re.compile(r"""(environ\.get|environ\[|getenv)\(?\s*["']PULSELAKE_""")
+    allowed = {ROOT / "jobs" / "resources" / "settings.py", ROOT / "jobs" / "sentiment" / "config.py"}
+    readers = [str(path.relative_to(ROOT)) for path in ROOT.glob("jobs/**/*.py")
+               if path not in allowed and reading.search(path.read_text())]
+    assert readers == []

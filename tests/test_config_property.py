@@ -65,6 +65,13 @@ SETTINGS_CONTRACT = {
     "spark_driver_memory": lambda v: isinstance(v, str) and re.fullmatch(r"[1-9][0-9]*[kmgt]", v, re.I) is not None,
     "spark_ui": lambda v: isinstance(v, bool),
     "target_file_rows": _int_at_least(1),
+    "daily_model": _text,
+    "daily_max_tickers": lambda v: v is None or _int_at_least(1)(v),
+    "intraday_config": _text,
+    "replay_days": _int_at_least(1),
+    "tf_threads": lambda v: v is None or _int_at_least(1)(v),
+    "dashboard_ttl": _int_at_least(0),
+    "dashboard_live_s": _finite(0, strict=True),
 }
 SENTIMENT_CONTRACT = {
     "scorer": lambda v: v in ("minilm", "llm", "vader"),
@@ -78,9 +85,15 @@ SENTIMENT_CONTRACT = {
 }
 
 
+def _env_name(model, prefix: str, field: str) -> str:
+    """The environment variable a field is read from: its alias where it has a single one, else prefix + name."""
+    alias = model.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else f"{prefix}{field.upper()}"
+
+
 def _read(model, prefix: str, field: str, value: str):
     """`model` read from the environment with `field` set to `value` (and no .env file)."""
-    with mock.patch.dict(os.environ, {f"{prefix}{field.upper()}": value}):
+    with mock.patch.dict(os.environ, {_env_name(model, prefix, field): value}):
         return model(_env_file=None)
 
 
@@ -98,7 +111,7 @@ def test_a_bad_environment_value_is_refused_naming_its_field(model, prefix, cont
     try:
         settings = _read(model, prefix, field, value)
     except (ValidationError, SettingsError) as error:
-        assert field in str(error), str(error)
+        assert field in str(error) or _env_name(model, prefix, field) in str(error), str(error)
     else:
         broken = [name for name, ok in contract.items() if not ok(getattr(settings, name))]
         assert not broken, (field, value, {name: getattr(settings, name) for name in broken})
@@ -113,6 +126,9 @@ good_settings = st.one_of(
                                                           env_text, max_size=4).map(json.dumps)),
     st.tuples(st.just("lake_root"), st.from_regex(r"(s3|hdfs)://[a-z0-9-]{3,20}(/[a-z0-9]{1,8}){0,3}", fullmatch=True)),
     st.tuples(st.just("spark_master"), st.sampled_from(["local[*]", "local[2]", "spark://host:7077", "yarn"])),
+    st.tuples(st.sampled_from(["replay_days", "daily_max_tickers", "tf_threads", "dashboard_ttl"]),
+              st.integers(1, 10**4).map(str)),
+    st.tuples(st.sampled_from(["daily_model", "intraday_config"]), st.from_regex(r"[a-z_]{1,12}", fullmatch=True)),
 )
 
 

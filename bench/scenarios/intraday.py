@@ -63,7 +63,7 @@ def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
     calendar = trading_days(end=LAST_BUNDLED_DAY)  # trained on the days before the last, scored live on it
     train_days, live_day = calendar[-days - 1:-1], calendar[-1]
     lake = Lake(spark, Settings(lake_root=str(workdir / "intraday_lake"), spark_master=spark.sparkContext.master))
-    config = intraday_config()
+    config = intraday_config(lake.settings)
     window = Window.latest(datetime.now(timezone.utc), source="bench")
     row: dict = {"scenario": "intraday", "config": config.name, "days": f"{train_days[0]} .. {train_days[-1]}"}
     with measured(row, "bars"):

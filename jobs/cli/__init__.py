@@ -167,11 +167,11 @@ def status(
     from jobs.pipeline.graph import topic_sinks
     from jobs.insights.views import humanize_seconds
     from jobs.resources.kafka import get_kafka_settings
-    from jobs.resources.lake import Lake
+    from jobs.resources.spark import open_lake
 
     kafka = get_kafka_settings()
     try:
-        lags = topic_lags(Lake(None, settings_for(lake_root)), kafka, topic_sinks())
+        lags = topic_lags(open_lake(settings_for(lake_root), spark=False), kafka, topic_sinks())
     except (KafkaException, RuntimeError) as exc:
         console.print(f"[red]error:[/red] cannot reach Kafka at {kafka.bootstrap}: {exc}")
         raise typer.Exit(code=1) from None

@@ -65,12 +65,12 @@ def _day_after_the_lake(lake_root: Optional[str]):
     """(first day to replay, why): the bundled trading day after silver.trades' newest day, so what the stream
     takes is newer than the lake's watermark; the last bundled day when the lake has no trades."""
     from jobs.replay.intraday import trading_days
-    from jobs.resources.lake import Lake
+    from jobs.resources.spark import open_lake
     from jobs.sources.bundled import LAST_BUNDLED_DAY
     from lake_schema.trades import SILVER_TRADES
 
     settings = settings_for(lake_root)
-    newest = Lake(None, settings).newest_partition(SILVER_TRADES)
+    newest = open_lake(settings, spark=False).newest_partition(SILVER_TRADES)
     if newest is None:
         return LAST_BUNDLED_DAY, f"the last bundled day; {settings.lake_root} has no trades yet"
     later = [day for day in trading_days() if day > newest]

@@ -11,7 +11,6 @@ ones cached for PULSELAKE_DASHBOARD_TTL seconds (default 60), so a page view nev
 
 from __future__ import annotations
 
-import os
 
 import altair as alt
 import pandas as pd
@@ -22,19 +21,19 @@ from jobs.insights import views
 from jobs.insights.access import empty_message, lake_settings
 from jobs.models.scorecard import MIN_VERDICT
 from jobs.resources.lake import Lake
+from jobs.resources.spark import open_lake
 from lake_schema.gold_sentiment import SENTIMENT_DAILY
 from lake_schema.models import MODEL_RUNS, PREDICTIONS
 from lake_schema.prices import GOLD_DAILY_FEATURES
 
-TTL = int(os.environ.get("PULSELAKE_DASHBOARD_TTL", "60"))
-LIVE_S = float(os.environ.get("PULSELAKE_DASHBOARD_LIVE_S", "5"))
+SETTINGS = lake_settings()  # read once per server process: where the lake is, how long reads are cached
+TTL, LIVE_S = SETTINGS.dashboard_ttl, SETTINGS.dashboard_live_s
 PRICE_DAYS = 120  # trading days of price history shown, ending at the prediction's target day
 
 
 @st.cache_resource
 def lake_for(root: str) -> Lake:
-    settings = lake_settings()
-    return Lake(None, settings.model_copy(update={"lake_root": root}))
+    return open_lake(SETTINGS.model_copy(update={"lake_root": root}), spark=False)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -45,7 +44,7 @@ def cached(name: str, root: str, *args):
 
 def main() -> None:
     st.set_page_config(page_title="pulselake", layout="wide")
-    root = lake_settings().lake_root
+    root = SETTINGS.lake_root
     lake = lake_for(root)
     st.title("pulselake")
     st.caption(f"lake: `{root}` · data cached for {TTL} s")

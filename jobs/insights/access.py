@@ -4,17 +4,13 @@ instead of failing further down."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
 
 from jobs.resources.lake import Lake
-from jobs.resources.settings import Settings
+from jobs.resources.settings import repository_settings
 from lake_schema.spec import TableSpec
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Which command fills a table, for the "is empty" message.
 _FILLED_BY = {
@@ -24,12 +20,7 @@ _FILLED_BY = {
 _DEFAULT_FILL = "the nightly build fills it (`make run`, i.e. `pulselake nightly`)"
 
 
-def lake_settings() -> Settings:
-    """Settings from the environment; the lake is $PULSELAKE_LAKE_ROOT, else the repository's ./lake
-    (a notebook's working directory is notebooks/, so a bare relative default would miss it)."""
-    if os.environ.get("PULSELAKE_LAKE_ROOT"):
-        return Settings()
-    return Settings(lake_root=str(REPO_ROOT / "lake"))
+lake_settings = repository_settings  # the notebooks' and the dashboard's lake: $PULSELAKE_LAKE_ROOT, else ./lake
 
 
 def notebook_lake(spark: bool = False) -> Lake:

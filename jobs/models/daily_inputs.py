@@ -3,7 +3,6 @@ cut into windows. The steps that train and score with them are in jobs/models/st
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import numpy as np
@@ -13,6 +12,7 @@ from pyspark.sql import functions as F
 from jobs.models.config import ExperimentConfig, load_config
 from jobs.models.features import Samples, add_sentiment, build_samples, select_universe
 from jobs.resources.lake import Lake
+from jobs.resources.settings import Settings
 from lake_schema.gold_sentiment import SENTIMENT_DAILY
 from lake_schema.prices import GOLD_DAILY_FEATURES
 
@@ -20,12 +20,12 @@ _FEATURE_COLUMNS = ["ticker", "trade_date", "return_1d", "return_5d", "return_20
                     "dollar_volume", "volume_z_20d", "close_to_sma_20d"]
 
 
-def nightly_config() -> ExperimentConfig:
-    """The config the nightly runs: PULSELAKE_MODEL_CONFIG (name or TOML path, default 'nightly'),
-    cut to PULSELAKE_MODEL_MAX_TICKERS tickers when set (a quick `make run`)."""
-    config = load_config(os.environ.get("PULSELAKE_MODEL_CONFIG", "nightly"))
-    if os.environ.get("PULSELAKE_MODEL_MAX_TICKERS"):
-        config.universe.max_tickers = int(os.environ["PULSELAKE_MODEL_MAX_TICKERS"])
+def nightly_config(settings: Settings) -> ExperimentConfig:
+    """The config the nightly runs: the settings' daily model (PULSELAKE_MODEL_CONFIG, a name or TOML path),
+    cut to `daily_max_tickers` tickers when set (a quick `make run`)."""
+    config = load_config(settings.daily_model)
+    if settings.daily_max_tickers:
+        config.universe.max_tickers = settings.daily_max_tickers
     return config
 
 

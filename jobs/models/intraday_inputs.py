@@ -4,7 +4,6 @@ The step that trains it (jobs/models/steps.py) judges it exactly like the daily 
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pandas as pd
@@ -13,13 +12,14 @@ from pyspark.sql import functions as F
 from jobs.models.config import IntradayConfig, load_intraday_config
 from jobs.models.intraday import BAR_COLUMNS, IntradaySamples, build_intraday_samples
 from jobs.resources.lake import Lake
+from jobs.resources.settings import Settings
 from lake_schema.gold_sentiment import SENTIMENT_DAILY
 from lake_schema.trades import BARS_1M
 
 
-def intraday_config() -> IntradayConfig:
-    """PULSELAKE_INTRADAY_CONFIG (a name under jobs/models/configs or a TOML path), default 'intraday'."""
-    return load_intraday_config(os.environ.get("PULSELAKE_INTRADAY_CONFIG", "intraday"))
+def intraday_config(settings: Settings) -> IntradayConfig:
+    """The settings' intraday config (PULSELAKE_INTRADAY_CONFIG: a name under jobs/models/configs or a TOML path)."""
+    return load_intraday_config(settings.intraday_config)
 
 
 def read_bars(lake: Lake, config: IntradayConfig, symbols: list[str] | None = None, days: list[date] | None = None,

@@ -26,25 +26,26 @@ _CONFIGURED = False
 PREDICT_BATCH = 8192
 
 
-def cpu_threads() -> int:
-    """Cores this process may use (cgroup/affinity aware), or PULSELAKE_TF_THREADS."""
-    if os.environ.get("PULSELAKE_TF_THREADS"):
-        return max(1, int(os.environ["PULSELAKE_TF_THREADS"]))
+def cpu_threads(requested: int | None = None) -> int:
+    """`requested` (the settings' tf_threads), else the cores this process may use (cgroup/affinity aware)."""
+    if requested:
+        return max(1, requested)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
 
 
-def keras_module(seed: int):
-    """Import Keras on TensorFlow with threads sized to the machine, seed everything, return keras."""
+def keras_module(seed: int, threads: int | None = None):
+    """Import Keras on TensorFlow with threads sized to the machine (or `threads`: TensorFlow takes them once per
+    process), seed everything, return keras."""
     global _CONFIGURED
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
     if not _CONFIGURED:
-        threads = cpu_threads()
+        threads = cpu_threads(threads)
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
@@ -95,13 +96,14 @@ class LstmPredictor:
     seed: int
     vocabulary: list[str] = field(default_factory=list)
     models: dict[str, object] = field(default_factory=dict)  # "global" or ticker -> keras.Model
+    threads: int | None = None  # TensorFlow threads (None: the machine's cores)
 
     def _ids(self, tickers: np.ndarray) -> np.ndarray:
         index = {t: i + 1 for i, t in enumerate(self.vocabulary)}
         return np.array([index.get(t, 0) for t in tickers], dtype=np.int32)[:, None]
 
     def fit(self, train: Samples) -> "LstmPredictor":
-        keras = keras_module(self.seed)
+        keras = keras_module(self.seed, self.threads)
         labelled = train.take(train.labelled)
         if not len(labelled):
             raise ValueError("no labelled samples to train on")
@@ -154,9 +156,10 @@ class LstmPredictor:
         (folder / "vocabulary.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
-    def load(cls, folder: Path) -> "LstmPredictor":
+    def load(cls, folder: Path, threads: int | None = None) -> "LstmPredictor":
         meta = json.loads((folder / "vocabulary.json").read_text())
-        keras = keras_module(meta["seed"])
-        predictor = cls(Network(**meta["network"]), meta["window"], tuple(meta["feature_names"]), meta["seed"], meta["vocabulary"])
+        keras = keras_module(meta["seed"], threads)
+        predictor = cls(Network(**meta["network"]), meta["window"], tuple(meta["feature_names"]), meta["seed"],
+                        meta["vocabulary"], threads=threads)
         predictor.models = {key: keras.models.load_model(folder / f"{key}.keras") for key in meta["models"]}
         return predictor

@@ -73,7 +73,7 @@ def load_model(lake: Lake, uri: str):
     from jobs.models.lstm import LstmPredictor
 
     with tempfile.TemporaryDirectory() as tmp:
-        return LstmPredictor.load(get_folder(uri, Path(tmp), lake.settings.storage_options))
+        return LstmPredictor.load(get_folder(uri, Path(tmp), lake.settings.storage_options), lake.settings.tf_threads)
 
 
 def runs(lake: Lake, model_name: str | None = None) -> list[dict]:

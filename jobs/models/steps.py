@@ -37,7 +37,7 @@ def train_intraday(lake: Lake, window: Window, config: IntradayConfig | None = N
     from jobs.models.training import fit_and_register, retrain_not_due
 
     started = time.perf_counter()
-    config = config or intraday_config()
+    config = config or intraday_config(lake.settings)
     report = StepReport(f"models: train + evaluate {config.name} (next {config.horizon_minutes} min)")
     if not lake.exists(BARS_1M):
         report.notes.append("silver.bars_1m does not exist yet: nothing to train on")
@@ -68,7 +68,7 @@ def train_and_evaluate(lake: Lake, window: Window, config: ExperimentConfig | No
     from jobs.models.training import fit_and_register, retrain_not_due
 
     started = time.perf_counter()
-    config = config or nightly_config()
+    config = config or nightly_config(lake.settings)
     report = StepReport(f"models: train + evaluate {config.name}")
     frame, samples = load_samples(lake, config, until=window.end)
     if not len(samples):
@@ -97,7 +97,7 @@ def score(lake: Lake, window: Window, model_name: str | None = None) -> StepRepo
     from jobs.models.daily_inputs import load_samples, next_weekday, nightly_config
     from jobs.resources.lake import Txn
 
-    model_name = model_name or nightly_config().name
+    model_name = model_name or nightly_config(lake.settings).name
     report = StepReport(f"models: score {model_name}")
     choice = registry.choose_model(lake, model_name, window.end)
     if choice is None:
@@ -169,7 +169,7 @@ def score_live(lake: Lake, window: Window, symbols: list[str] | None = None, day
                                   predict_rows, predictions_made, scorecard_days, session_close)
     from jobs.models.scorecard import DEFAULT_WINDOW, outcomes, scorecard
 
-    name = (config or intraday_config()).name
+    name = (config or intraday_config(lake.settings)).name
     report = StepReport(f"live: score {name}")
     model = current_model(lake, name)
     if model is None:

@@ -41,9 +41,10 @@ def fit_and_register(lake: Lake, config, samples: Samples, data_end: date, start
                      report: StepReport) -> str:
     """Walk-forward evaluate `config` against every baseline, fit the final model on all labelled samples, save it
     under <lake>/models and register the run; the report gets the commit and the comparison. Returns the version."""
-    result = walk_forward(samples, config)
+    threads = lake.settings.tf_threads
+    result = walk_forward(samples, config, threads=threads)
     labelled = samples.take(samples.labelled)
-    final = LstmPredictor(config.network, config.window, samples.feature_names, config.seed).fit(labelled)
+    final = LstmPredictor(config.network, config.window, samples.feature_names, config.seed, threads=threads).fit(labelled)
     now = datetime.now(timezone.utc)  # the model's creation time: an audit fact, and part of its version
     version = registry.new_version(config.name, config.fingerprint(), now)
     uri = registry.save_model(lake, final, config.name, version)

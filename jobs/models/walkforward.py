@@ -64,7 +64,8 @@ def fold_schedule(samples: Samples, config: ExperimentConfig) -> list[tuple[np.d
     return folds[-wf.max_folds:] if wf.max_folds else folds
 
 
-def walk_forward(samples: Samples, config: ExperimentConfig, on_fold: Callable[[int, int], None] | None = None) -> WalkForwardResult:
+def walk_forward(samples: Samples, config: ExperimentConfig, on_fold: Callable[[int, int], None] | None = None,
+                 threads: int | None = None) -> WalkForwardResult:
     labelled = samples.take(samples.labelled)
     schedule = fold_schedule(labelled, config)
     parts, folds = [], []
@@ -73,7 +74,7 @@ def walk_forward(samples: Samples, config: ExperimentConfig, on_fold: Callable[[
         train = labelled.take(labelled.date < first)
         test = labelled.take((labelled.date >= first) & (labelled.date <= last))
         frame = pd.DataFrame({"ticker": test.ticker, "date": test.date, "y": test.y})
-        lstm = LstmPredictor(config.network, config.window, samples.feature_names, config.seed).fit(train)
+        lstm = LstmPredictor(config.network, config.window, samples.feature_names, config.seed, threads=threads).fit(train)
         frame[f"{MODEL}_pred"], frame[f"{MODEL}_up"] = lstm.predict(test)
         for name, baseline in baselines.BASELINES.items():
             pred = baseline(train, test, config.ridge_alpha) if name == "linear" else baseline(train, test)

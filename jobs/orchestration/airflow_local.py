@@ -28,6 +28,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jobs.resources.settings import repository_settings
+
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("api-server", "scheduler", "dag-processor")
 # The LocalExecutor's log server binds every interface (host "" is hard-coded in Airflow); tasks run here, so
@@ -98,7 +100,7 @@ def airflow_env(home: Path, port: int, dags: Path = REPO / "dags", lake_root: st
         # Off by default; if someone turns it on it still listens on loopback only.
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
         # Tasks find the lake and the repo's packages however the executor starts them.
-        "PULSELAKE_LAKE_ROOT": str(Path(lake_root or env.get("PULSELAKE_LAKE_ROOT") or REPO / "lake").resolve()),
+        "PULSELAKE_LAKE_ROOT": str(Path(lake_root or repository_settings().lake_root).resolve()),
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
     })
     return env

@@ -1,7 +1,10 @@
 """Configuration, read once from the environment (prefix ``PULSELAKE_``) or a ``.env`` file.
 
 Every knob a user may turn lives here, with a default that works on a fresh
-clone: a local lake folder, local Spark on all cores with delta-spark.
+clone: a local lake folder, local Spark on all cores with delta-spark, the bundled
+model configs. It is built once at the edge (the CLI, an Airflow task, the dashboard)
+and travels with the lake (`lake.settings`); no other module reads ``PULSELAKE_*``.
+(Sentiment scoring has its own, `jobs.sentiment.config.SentimentSettings`.)
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jobs.resources.jars import DEFAULT_JARS_DIR
+from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT
+from jobs.sources.bundled import REPLAY_DAYS
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSELAKE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PULSELAKE_", env_file=".env", extra="ignore", populate_by_name=True)
 
     lake_root: str = Field(
         default="lake",
@@ -38,6 +42,20 @@ class Settings(BaseSettings):
     target_file_rows: int = Field(
         default=1_000_000, ge=1, description="Upper bound on rows per Parquet file the lake writes."
     )
+    # the run: which models, how much replayed data, how many threads
+    daily_model: str = Field(default="nightly", validation_alias="PULSELAKE_MODEL_CONFIG",
+                             description="The daily model's experiment: a name in jobs/models/configs/ or a TOML path.")
+    daily_max_tickers: int | None = Field(default=None, ge=1, validation_alias="PULSELAKE_MODEL_MAX_TICKERS",
+                                          description="Cut the daily model's universe to this many tickers (a quick run).")
+    intraday_config: str = Field(default="intraday", description="The intraday model's config (a name or a TOML path), "
+                                 "which the nightly trains and the stream scores with.")
+    replay_days: int = Field(default=REPLAY_DAYS, ge=1, description="Bundled trading days the nightly replays through "
+                             "the embedded Finnhub server (the intraday walk-forward must fit them).")
+    tf_threads: int | None = Field(default=None, ge=1, description="TensorFlow threads for the LSTMs (default: the "
+                                   "cores this process may use).")
+    dashboard_ttl: int = Field(default=60, ge=0, description="Seconds the dashboard caches a read.")
+    dashboard_live_s: float = Field(default=5.0, gt=0, allow_inf_nan=False,
+                                    description="Seconds between refreshes of the dashboard's live section.")
 
     @field_validator("lake_root")
     @classmethod
@@ -83,3 +101,12 @@ class Settings(BaseSettings):
                 else "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
         conf.update({prefix + key: value for key, value in values.items() if value})
         return conf
+
+
+def repository_settings() -> Settings:
+    """Settings from the environment, with the lake defaulting to the repository's ./lake whatever the working
+    directory (a notebook runs in notebooks/, Airflow's tasks wherever the executor starts them)."""
+    settings = Settings()
+    if "lake_root" in settings.model_fields_set:  # the environment (or .env) named a lake
+        return settings
+    return settings.model_copy(update={"lake_root": str(PROJECT_ROOT / "lake")})

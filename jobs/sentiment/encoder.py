@@ -43,7 +43,7 @@ def model_dir() -> Path:
 
 def default_threads() -> int:
     """All cores by default; a Spark worker passes its share instead so workers don't oversubscribe."""
-    return max(1, int(os.environ.get("PULSELAKE_SENTIMENT_THREADS", "0")) or (os.cpu_count() or 1))
+    return os.cpu_count() or 1
 
 
 def max_seq_length(directory: Path) -> int:

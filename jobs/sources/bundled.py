@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import xml.etree.ElementTree as ET
 from datetime import date
 from dataclasses import dataclass, replace
@@ -132,14 +131,3 @@ REPLAY_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "JPM")
 LAST_BUNDLED_DAY = date(2010, 8, 20)  # the bundled S&P 500 file's last trading day
 REPLAY_DAY = date(2010, 8, 19)  # the trading day before it
 REPLAY_DAYS = 8
-
-
-def replay_days() -> int:
-    """How many bundled trading days the nightly replays: PULSELAKE_REPLAY_DAYS, default REPLAY_DAYS (tests and
-    quick runs take fewer, with an intraday config whose walk-forward fits them)."""
-    value = os.environ.get("PULSELAKE_REPLAY_DAYS", "").strip()
-    if not value:
-        return REPLAY_DAYS
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"PULSELAKE_REPLAY_DAYS={value!r}: give a whole number of trading days, at least 1")
-    return int(value)

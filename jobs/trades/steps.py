@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
 from jobs.resources.kafka import get_kafka_settings
-from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS, replay_days
+from jobs.resources.settings import Settings
+from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS
 from jobs.steps import StepReport, step, timed, topic
 from jobs.window import Window
 from lake_schema.quarantine import QUARANTINE
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 @timed
 def collect_replay_trades(lake: Lake | None, window: Window | None = None, trades_per_day: int = 1_000,
                           days: int | None = None) -> StepReport:
-    """The last `days` bundled trading days (to REPLAY_DAY; default `replay_days()`, PULSELAKE_REPLAY_DAYS) of
+    """The last `days` bundled trading days (to REPLAY_DAY; default the settings' `replay_days`) of
     REPLAY_SYMBOLS, replayed as fast as the socket allows by the embedded Finnhub websocket server and collected
     into Kafka (finnhub.trades) by the real collector. 1,000 trades a symbol and day: most minutes of the session
     get a bar."""
@@ -41,7 +42,7 @@ def collect_replay_trades(lake: Lake | None, window: Window | None = None, trade
     from jobs.replay.intraday import trading_days
 
     report = StepReport("collect trades (embedded Finnhub websocket)")
-    days = days or replay_days()
+    days = days or (lake.settings if lake is not None else Settings()).replay_days
     kafka = get_kafka_settings()
     if record_count(kafka, FINNHUB_TRADES):
         report.skipped.append("finnhub.trades already holds records; `pulselake ingest trades` collects more")

@@ -43,13 +43,14 @@ def test_day_trades_merge_symbols_in_time_order():
 
 
 def test_the_nightly_replays_the_days_the_environment_asks_for(monkeypatch):
-    from jobs.sources.bundled import REPLAY_DAYS, replay_days
+    from jobs.resources.settings import Settings
+    from jobs.sources.bundled import REPLAY_DAYS
 
     monkeypatch.delenv("PULSELAKE_REPLAY_DAYS", raising=False)
-    assert replay_days() == REPLAY_DAYS
+    assert Settings().replay_days == REPLAY_DAYS
     monkeypatch.setenv("PULSELAKE_REPLAY_DAYS", "5")
-    assert replay_days() == 5
+    assert Settings().replay_days == 5
     for bad in ("0", "three", "-2"):
         monkeypatch.setenv("PULSELAKE_REPLAY_DAYS", bad)
-        with pytest.raises(ValueError, match="PULSELAKE_REPLAY_DAYS"):
-            replay_days()
+        with pytest.raises(ValueError, match="replay_days"):
+            Settings()
