@@ -65,13 +65,13 @@ dashboard: setup ## start the Streamlit dashboard on 127.0.0.1 (lake: env PULSEL
 	  --server.headless=true --browser.gatherUsageStats=false
 
 airflow: setup ## start Airflow 3 on http://127.0.0.1:8080 (SQLite in .airflow/, login admin, password file printed)
-	$(BIN)/python -m jobs.orchestration.airflow_local
+	$(BIN)/python -m jobs.local.airflow_launcher
 
 kafka: setup ## start a local Kafka broker (KRaft, SASL PLAIN) on 127.0.0.1:$KAFKA_PORT (default 9092), data in $KAFKA_DATA_DIR (default .kafka/)
-	$(BIN)/python -m jobs.resources.kafka_broker
+	$(BIN)/python -m jobs.local.kafka_broker
 
 hdfs: setup ## start a local HDFS (NameNode + DataNode) on 127.0.0.1:$HDFS_PORT (default 9000), data in .hdfs/
-	$(BIN)/python -m jobs.resources.hdfs_cluster
+	$(BIN)/python -m jobs.local.hdfs_cluster
 
 bench: setup ## run the benchmarks (not part of make test); results in bench/results/
 	$(BIN)/python -m bench

@@ -2,7 +2,8 @@
 
 A step is a function `step(lake, window, **options) -> StepReport`, declared where it is defined with the `step`
 decorator: its name, the tables (and Kafka topics) it reads and writes, whether it rebuilds a window, and
-whether it is a collector or a stream step. jobs/pipeline/graph.py only collects the declared functions.
+whether it is a stream step (or a local replay source, jobs/local/sources.py). jobs/pipeline/graph.py only collects
+the declared steps.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, TypeVar
 
 TOPIC = "kafka:"  # reads/writes that start with this are Kafka topics (jobs.ingest.topics names), not tables
-Kind = Literal["nightly", "collector", "live"]
+Kind = Literal["nightly", "source", "live"]
 
 
 @dataclass
@@ -86,7 +87,7 @@ class Step:
     writes: tuple[str, ...]
     windowed: bool  # True: rebuilds exactly the window's dates; False: takes what is new ("latest") whatever the window
     description: str
-    kind: Kind = "nightly"  # "collector": fetches from a source into Kafka; "live": the stream runs it beside its batches
+    kind: Kind = "nightly"  # "live": the stream runs it beside its batches; "source": a local replay into Kafka
     sinks: Callable[[], tuple[Any, ...]] | None = None  # builds its jobs.ingest.consume.TopicSinks: the Kafka topics it takes
 
     @property
@@ -98,8 +99,8 @@ class Step:
         return self.name.replace(".", "__")
 
     @property
-    def collector(self) -> bool:
-        return self.kind == "collector"
+    def source(self) -> bool:
+        return self.kind == "source"
 
     @property
     def live(self) -> bool:

@@ -15,7 +15,7 @@ from tests.kafka_fixture import free_ports
 
 @pytest.fixture(scope="session")
 def hdfs(tmp_path_factory) -> Iterator:
-    from jobs.resources.hdfs_cluster import LocalHdfs
+    from jobs.local.hdfs_cluster import LocalHdfs
 
     port, http_port = free_ports(2)
     with LocalHdfs(tmp_path_factory.mktemp("hdfs"), port, http_port) as cluster:

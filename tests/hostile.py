@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from jobs.resources.loopback_http import LoopbackHttp
+from jobs.local.loopback_http import LoopbackHttp
 
 HUGE_NUMBERS = st.sampled_from([
     10**30, -(10**30), 2**63, 2**63 - 1, -(2**63), -(2**63) - 1, 2**31, 10**400, 1e308, -1e308, 5e-324,

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from jobs.resources.jvm_daemon import free_ports  # noqa: F401  (tests take their ports from here)
+from jobs.local.jvm_daemon import free_ports  # noqa: F401  (tests take their ports from here)
 
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory) -> Iterator:
-    from jobs.resources.kafka_broker import KafkaBroker
+    from jobs.local.kafka_broker import KafkaBroker
 
     port, controller_port = free_ports(2)
     broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), port, controller_port,

@@ -66,3 +66,14 @@ def test_only_the_settings_read_pulselake_variables_from_the_environment():
     readers = [str(path.relative_to(ROOT)) for path in ROOT.glob("jobs/**/*.py")
                if path not in allowed and reading.search(path.read_text())]
     assert readers == []
+
+
+def test_production_code_never_imports_the_local_stand_ins():
+    """jobs/local/ (replay servers and sources, the local broker, HDFS, Airflow, the LLM dev server) is reached only
+    from the command line (jobs/cli/), from itself, and from the tests: the lake runs the same without it."""
+    modules = _modules()
+    edges = _imports(modules).edges
+    allowed = ("jobs.local", "jobs.cli")
+    offenders = sorted({(a, b) for a, b in edges if b.startswith("jobs.local") and not a.startswith(allowed)})
+    assert offenders == []
+    assert any(b.startswith("jobs.local") for _, b in edges), "the check sees the imports it guards"

@@ -75,7 +75,7 @@ def test_the_replay_continues_after_the_lakes_newest_trade_day(lake, spark):
 
 
 def test_commands_that_need_kafka_say_so_in_one_line_when_it_is_not_there(tmp_path):
-    from jobs.resources.jvm_daemon import free_ports
+    from jobs.local.jvm_daemon import free_ports
 
     [port] = free_ports(1)
     env = {"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}", "KAFKA_SASL_PASSWORD": "x",

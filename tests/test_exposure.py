@@ -19,7 +19,7 @@ import psutil
 import pytest
 import requests
 
-from jobs.orchestration.airflow_local import ADMIN, admin_password, passwords_file
+from jobs.local.airflow_launcher import ADMIN, admin_password, passwords_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,7 +104,7 @@ def test_every_server_listens_on_loopback_only_by_default(tmp_path):
         "replay finnhub": ([py, "-m", "jobs.cli", "replay", "finnhub", "--port", "0"], None),
         "replay finnhub-rest": ([py, "-m", "jobs.cli", "replay", "finnhub-rest", "--port", "0"], None),
         "replay reddit": ([py, "-m", "jobs.cli", "replay", "reddit", "--port", "0"], None),
-        "llm devserver": ([py, "-m", "jobs.sentiment.devserver", "--port", "0"], None),
+        "llm devserver": ([py, "-m", "jobs.local.llm_server", "--port", "0"], None),
         # No --server.address: the repository's .streamlit/config.toml is what keeps it on loopback.
         "streamlit run": ([py, "-m", "streamlit", "run", "jobs/dashboard/app.py", f"--server.port={dashboard}"], dashboard),
         # The Makefile targets as a user types them (STAMP= skips re-syncing the venv).
@@ -150,14 +150,14 @@ def test_admin_password_is_random_per_home_and_private(tmp_path):
 
 @pytest.mark.slow
 def test_make_airflow_listens_on_loopback_and_requires_login(tmp_path):
-    """`make airflow` (jobs.orchestration.airflow_local) with its defaults: api-server, scheduler and
+    """`make airflow` (jobs.local.airflow_launcher) with its defaults: api-server, scheduler and
     dag-processor bind loopback only, the API refuses anonymous and wrong-password requests, and the
     generated password (0600 file, never logged) logs in."""
     home, port = tmp_path / "airflow-home", free_port()
     log = tmp_path / "make_airflow.log"
     env = {**os.environ, "AIRFLOW_PORT": str(port), "PULSELAKE_LAKE_ROOT": str(tmp_path / "lake")}
     with log.open("w") as out:
-        launcher = subprocess.Popen([sys.executable, "-m", "jobs.orchestration.airflow_local", "--home", str(home)],
+        launcher = subprocess.Popen([sys.executable, "-m", "jobs.local.airflow_launcher", "--home", str(home)],
                                     cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
     try:

@@ -10,6 +10,8 @@ import pytest
 from deltalake import DeltaTable
 from rich.console import Console
 
+from jobs.local.sources import REPLAY_SOURCES
+from jobs.pipeline.graph import NIGHTLY
 from jobs.pipeline.run import print_summary, run_steps
 from jobs.sources.bundled import bundled_bar_files
 from lake_schema.prices import BRONZE_DAILY_BARS, DAILY_BAR_LINES, GOLD_DAILY_FEATURES, SILVER_DAILY_BARS, SYMBOLS
@@ -30,7 +32,7 @@ def nightly(spark, kafka_broker, hdfs):
     lake = Lake(spark, Settings(lake_root=hdfs_lake_root(hdfs, "nightly"), spark_master="local[2]"))
     out = io.StringIO()
     with kafka_environment(kafka_broker):
-        reports = run_steps(lake, LATEST, console=Console(file=out, width=200))
+        reports = run_steps(lake, LATEST, [*REPLAY_SOURCES, *NIGHTLY], console=Console(file=out, width=200))
         print_summary(lake, reports, Console(file=out, width=200))
         yield lake, reports, out.getvalue()
 
@@ -81,8 +83,6 @@ def test_every_table_the_nightly_wrote_reads_back_through_delta_rs(nightly):
 @pytest.mark.slow
 def test_every_table_has_rows_and_the_summary_counts_each_topic(nightly):
     """After `make run` a new user finds no empty table: trades, REST answers and Reddit came through Kafka."""
-    from jobs.pipeline.graph import NIGHTLY
-
     lake, reports, summary = nightly
     nightly_writes = {name for step in NIGHTLY for name in step.writes}  # the stream's live tables are its own
     empty = [name for name, spec in TABLES.items()
@@ -100,11 +100,10 @@ def test_every_table_has_rows_and_the_summary_counts_each_topic(nightly):
 def test_every_step_touched_only_the_tables_it_declares(nightly):
     """The graph's reads and writes are what the steps do: each step of the nightly asked the lake to write only
     tables it declares, and to read only tables it declares reading (or writing: a merge reads its target)."""
-    from jobs.pipeline.graph import step
-
     _, reports, _ = nightly
+    steps = {declared.name: declared for declared in (*REPLAY_SOURCES, *NIGHTLY)}
     for report in reports:
-        declared = step(report.step)
+        declared = steps[report.step]
         assert report.tables_written <= set(declared.writes), (declared.name, report.tables_written)
         assert report.tables_read <= set(declared.reads) | set(declared.writes), (declared.name, report.tables_read)
     by_name = {report.step: report for report in reports}  # the record is real: a few steps, as they are

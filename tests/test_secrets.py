@@ -18,11 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
-from jobs.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
-from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
-from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
+from jobs.local.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
+from jobs.local.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
+from jobs.local.replay.reddit_server import RedditReplayServer, RedditServerConfig
 from jobs.resources.redact import redact
-from jobs.sentiment.devserver import DevServer
+from jobs.local.llm_server import DevServer
 
 ROOT = Path(__file__).resolve().parents[1]
 # '+', '/' and '=' change under URL encoding: a scrubber that only knows the raw key misses the encoded one.

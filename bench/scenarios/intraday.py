@@ -29,7 +29,7 @@ from jobs.window import Window
 
 def replayed_trades(days, trades_per_day: int = 1_000) -> pd.DataFrame:
     """silver.trades-shaped rows of the replay's trades (what the embedded Finnhub server sends)."""
-    from jobs.replay.intraday import day_trades
+    from jobs.local.replay.intraday import day_trades
     from jobs.sources.bundled import REPLAY_SYMBOLS
 
     rows = []
@@ -55,7 +55,7 @@ def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
     from jobs.models import registry
     from jobs.models.intraday_inputs import intraday_config
     from jobs.models.steps import score_live, train_intraday
-    from jobs.replay.intraday import trading_days
+    from jobs.local.replay.intraday import trading_days
     from jobs.sources.bundled import LAST_BUNDLED_DAY, REPLAY_DAYS
 
     days = int(os.environ.get("PULSELAKE_BENCH_INTRADAY_DAYS", REPLAY_DAYS))

@@ -47,7 +47,7 @@ def run(spark, workdir: Path, sizes: list[int]) -> list[dict]:
 def _llm_rows(pool: list[str]) -> list[dict]:
     from jobs.sentiment.base import Post
     from jobs.sentiment.config import SentimentSettings
-    from jobs.sentiment.devserver import DevServer
+    from jobs.local.llm_server import DevServer
     from jobs.sentiment.llm import LLMScorer
 
     count = int(os.environ.get("PULSELAKE_BENCH_LLM_POSTS", "1000"))

@@ -43,7 +43,7 @@ from bench.timing import jvm_peak_heap_mib
 from jobs.ingest.finnhub_ws import frame_key
 from jobs.ingest.publish import Publisher, utc_now
 from jobs.ingest.topics import FINNHUB_TRADES, record_count
-from jobs.resources.jvm_daemon import free_ports
+from jobs.local.jvm_daemon import free_ports
 from jobs.resources.kafka import KafkaSettings, get_kafka_settings, kafka_environment
 from jobs.resources.lake import Lake
 from jobs.resources.settings import Settings
@@ -128,7 +128,7 @@ def kafka_for_bench(workdir: Path) -> Iterator[bool]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield False
         return
-    from jobs.resources.kafka_broker import KafkaBroker
+    from jobs.local.kafka_broker import KafkaBroker
 
     port, controller_port = free_ports(2)
     password = secrets.token_urlsafe(16)
@@ -333,7 +333,7 @@ def _model_for_bench(lake: Lake, workdir: Path) -> Iterator[list[str]]:
     import pyarrow as pa
 
     from jobs.models.steps import train_intraday
-    from jobs.replay.intraday import day_trades, trading_days
+    from jobs.local.replay.intraday import day_trades, trading_days
     from jobs.trades.bars import bars_of_minutes
     from jobs.window import Window
     from lake_schema.trades import BARS_1M

@@ -49,7 +49,7 @@ def _run_steps(steps, start, end, lake_root, verbose, price_files, label: str) -
     with captured_output(run_log_path(settings_for(lake_root), label), verbose) as out:
         from jobs.pipeline.run import print_summary, run_steps
         from jobs.resources.kafka import get_kafka_settings
-        from jobs.resources.local_kafka import kafka_for_run
+        from jobs.local.broker_for_run import kafka_for_run
 
         from jobs.pipeline.graph import TOPIC
 
@@ -69,15 +69,19 @@ def _run_steps(steps, start, end, lake_root, verbose, price_files, label: str) -
 
 @app.command()
 def nightly(start: Optional[str] = _START, end: Optional[str] = _END, lake_root: Optional[str] = _LAKE_ROOT,
-            price_file: Optional[list[str]] = _PRICE_FILES, verbose: bool = _VERBOSE) -> None:
-    """Run every step of the pipeline (collectors -> Kafka -> bronze -> silver -> gold -> models; `pulselake graph`
-    lists them) for the window, and print a summary.
+            price_file: Optional[list[str]] = _PRICE_FILES, verbose: bool = _VERBOSE,
+            replay: bool = typer.Option(True, help="first feed Kafka from the local replay servers (Reddit's corpus, "
+                                        "the bundled trading days, Finnhub's REST answers); --no-replay takes only "
+                                        "what the topics already hold")) -> None:
+    """Run every step of the pipeline (Kafka -> bronze -> silver -> gold -> models; `pulselake graph` lists them)
+    for the window, after the replay sources, and print a summary.
 
     Spark, TensorFlow and worker output goes to a log file in <lake>/_logs/ (./logs/ for a remote lake), whose path
     is printed last."""
+    from jobs.local.sources import REPLAY_SOURCES
     from jobs.pipeline.graph import NIGHTLY
 
-    _run_steps(NIGHTLY, start, end, lake_root, verbose, price_file, "nightly")
+    _run_steps([*(REPLAY_SOURCES if replay else ()), *NIGHTLY], start, end, lake_root, verbose, price_file, "nightly")
 
 
 @app.command()
@@ -106,7 +110,7 @@ def graph(mermaid: bool = typer.Option(False, help="print a Mermaid flowchart (s
     for column in ("step", "window", "reads", "writes", "after"):
         out.add_column(column, overflow="fold")
     for item in STEPS:
-        out.add_row(item.name + (" (collector)" if item.collector else "") + (" (stream)" if item.live else ""),
+        out.add_row(item.name + (" (stream)" if item.live else ""),
                     "range" if item.windowed else "latest",
                     "\n".join(item.reads) or "-", "\n".join(item.writes),
                     ", ".join(s.name for s in upstream(item)) or "-")

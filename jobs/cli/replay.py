@@ -35,7 +35,7 @@ def finnhub(
     lake_root: Optional[str] = typer.Option(None, help=LAKE_ROOT_HELP + " (read for the default --start)"),
 ) -> None:
     """Finnhub's trade websocket, streaming trades synthesised from the bundled daily bars (ws://HOST:PORT)."""
-    from jobs.replay.finnhub_ws import FinnhubReplayConfig, serve_forever
+    from jobs.local.replay.finnhub_ws import FinnhubReplayConfig, serve_forever
 
     first, why = (parse_date(start), "--start") if start else _day_after_the_lake(lake_root)
     config = FinnhubReplayConfig(symbols=symbols.split(",") if symbols else None, start=first, days=days,
@@ -64,7 +64,7 @@ def finnhub(
 def _day_after_the_lake(lake_root: Optional[str]):
     """(first day to replay, why): the bundled trading day after silver.trades' newest day, so what the stream
     takes is newer than the lake's watermark; the last bundled day when the lake has no trades."""
-    from jobs.replay.intraday import trading_days
+    from jobs.local.replay.intraday import trading_days
     from jobs.resources.spark import open_lake
     from jobs.sources.bundled import LAST_BUNDLED_DAY
     from lake_schema.trades import SILVER_TRADES
@@ -92,7 +92,7 @@ def finnhub_rest(
     api_key: Optional[str] = typer.Option(None, help="only accept this token (default: any)"),
 ) -> None:
     """Finnhub's REST API (quote, stock/profile2, stock/candle) answered from the bundled bars."""
-    from jobs.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
+    from jobs.local.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
 
     fake = FinnhubRestFake(FinnhubRestConfig(api_key=api_key, candles_allowed=candles_allowed,
                                              calls_per_minute=calls_per_minute), host, port)
@@ -112,7 +112,7 @@ def reddit(
     now: Optional[str] = typer.Option(None, help="the server's clock (YYYY-MM-DD): later posts are not visible yet"),
 ) -> None:
     """Reddit's OAuth token endpoint, /r/<sub>/new|hot|top and /comments/<id>, over the synthetic CC0 corpus."""
-    from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
+    from jobs.local.replay.reddit_server import RedditReplayServer, RedditServerConfig
 
     clock = None
     if now:
@@ -131,8 +131,8 @@ def corpus(
     seed: int = typer.Option(7, help="generator seed"),
     posts: int = typer.Option(2000, help="number of posts"),
 ) -> None:
-    """Regenerate the synthetic Reddit corpus (jobs/replay/corpus/data) from its templates."""
-    from jobs.replay.corpus.generate import CORPUS_PATH, Generator, write_corpus
+    """Regenerate the synthetic Reddit corpus (jobs/local/replay/corpus/data) from its templates."""
+    from jobs.local.replay.corpus.generate import CORPUS_PATH, Generator, write_corpus
 
     items = Generator(seed).corpus(posts)
     write_corpus(items)

@@ -63,7 +63,7 @@ def step_tasks(window, names: Iterable[str] | None = None, groups: Iterable[str]
                announces: Mapping[str, Iterable[str]] | None = None) -> dict[str, Any]:
     """Tasks for the chosen steps (collectors left out: they run as services or their own DAG), each after the
     chosen steps that write what it reads. `announces` maps a step name to the tables it announces."""
-    chosen = select(names, groups, collectors=False)
+    chosen = select(names, groups)
     tasks: dict[str, Any] = {}
     for step in chosen:
         tasks[step.name] = step_task(step, (announces or {}).get(step.name, ()))(window)

@@ -28,10 +28,9 @@ __all__ = ["TOPIC", "Step", "STEPS", "NIGHTLY", "LIVE", "step", "upstream", "sel
 
 STEPS: tuple[Step, ...] = tuple(function.step for function in (
     prices.land, prices.bronze, prices.symbols, prices.silver, prices.gold,
-    reddit.collect_replay_corpus, reddit.bronze_reddit, reddit.silver_reddit,
+    reddit.bronze_reddit, reddit.silver_reddit,
     sentiment.sentiment_step,
-    trades.collect_replay_trades,
-    rest.collect_replay_rest, rest.bronze_rest,
+    rest.bronze_rest,
     trades.take_trades, trades.silver_trades,
     gold_sentiment.build,
     models.train_intraday, models.train_and_evaluate, models.score,
@@ -59,10 +58,10 @@ def upstream(target: Step, steps: Iterable[Step] = STEPS) -> list[Step]:
     return before
 
 
-def select(names: Iterable[str] | None = None, groups: Iterable[str] | None = None, collectors: bool = True,
-           reading_topics: bool = False, live: bool = False) -> list[Step]:
-    """Steps in declared order, narrowed by name, group, collector-ness, or "reads a Kafka topic"; the stream's
-    live steps only when `live` (or named)."""
+def select(names: Iterable[str] | None = None, groups: Iterable[str] | None = None, reading_topics: bool = False,
+           live: bool = False) -> list[Step]:
+    """Steps in declared order, narrowed by name, group, or "reads a Kafka topic"; the stream's live steps only
+    when `live` (or named)."""
     chosen = list(STEPS) if live or names is not None else list(NIGHTLY)
     if names is not None:
         wanted = list(names)
@@ -71,8 +70,6 @@ def select(names: Iterable[str] | None = None, groups: Iterable[str] | None = No
         chosen = [s for s in chosen if s.name in wanted]
     if groups is not None:
         chosen = [s for s in chosen if s.group in set(groups)]
-    if not collectors:
-        chosen = [s for s in chosen if not s.collector]
     if reading_topics:
         chosen = [s for s in chosen if any(r.startswith(TOPIC) for r in s.reads)]
     return chosen
@@ -85,16 +82,21 @@ def topic_sinks() -> list:
 
 
 def mermaid() -> str:
-    """The graph as a Mermaid flowchart: one node per step (collectors as rounded ones, windowed steps marked),
-    an arrow from each step to every step that reads what it writes."""
+    """The graph as a Mermaid flowchart: one node per step (windowed steps marked), a rounded node per Kafka topic
+    a step takes, an arrow from each step (or topic) to every step that reads what it writes."""
     def node(item: Step) -> str:
         label = item.name + (" ⟨window⟩" if item.windowed else "") + (" ⟨stream⟩" if item.live else "")
-        return f'{item.task_id}("{label}")' if item.collector else f'{item.task_id}["{label}"]'
+        return f'{item.task_id}["{label}"]'
+
+    def topic_node(name: str) -> str:
+        return f'{name.replace(".", "_")}("{name}")'
 
     lines = ["flowchart LR"]
     for item in STEPS:
         before = upstream(item)
-        if not before:
+        topics = [read.removeprefix(TOPIC) for read in item.reads if read.startswith(TOPIC)]
+        if not before and not topics:
             lines.append(f"    {node(item)}")
+        lines.extend(f"    {topic_node(t)} --> {node(item)}" for t in topics)
         lines.extend(f"    {node(b)} --> {node(item)}" for b in before)
     return "\n".join(lines)

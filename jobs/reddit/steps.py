@@ -1,4 +1,4 @@
-"""Reddit's steps: collect from the embedded server into Kafka, topics -> bronze -> silver.
+"""Reddit's steps: the Kafka topics -> bronze -> silver.
 
 Bronze takes each record once (Spark's Kafka source, `jobs.ingest.consume`). Silver is
 built from every bronze fetch and merged on the id; its app transaction
@@ -10,11 +10,9 @@ in new bronze files is the next step when bronze grows large.)
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable
 
-from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS, record_count
-from jobs.resources.kafka import get_kafka_settings
+from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS
 from jobs.steps import StepReport, step, timed, topic
 from jobs.window import Window
 from lake_schema.quarantine import QUARANTINE
@@ -27,36 +25,6 @@ if TYPE_CHECKING:
     from jobs.ingest.consume import TopicSink
     from jobs.resources.lake import Lake
 
-SUBREDDITS = ("wallstreetbets", "stocks", "investing", "options")
-CORPUS_END = datetime(2010, 8, 21, 23, 59, tzinfo=timezone.utc)
-
-
-@step("reddit.collect", writes=[topic(REDDIT_POSTS), topic(REDDIT_COMMENTS)], windowed=False, kind="collector",
-      description="the embedded Reddit server's corpus -> Kafka (praw over loopback)")
-@timed
-def collect_replay_corpus(lake: Lake | None, window: Window | None = None, comment_depth: int = 10) -> StepReport:
-    """Start the embedded Reddit server on loopback and collect the whole corpus with praw into
-    Kafka: every post of the four subreddits over the corpus window, with all its comments
-    (the corpus nests at most five levels deep)."""
-    from jobs.ingest.publish import Publisher
-    from jobs.ingest.reddit import RedditCollectConfig, RedditCollector, reddit_from_env
-    from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
-
-    report = StepReport("collect reddit (embedded server)")
-    kafka = get_kafka_settings()
-    if record_count(kafka, REDDIT_POSTS):
-        # Re-collecting is normal (silver merges it), but a nightly rerun over a fixed corpus should change nothing.
-        report.skipped.append("reddit.posts already holds the corpus; `pulselake ingest reddit` re-collects on demand")
-        return report
-    with RedditReplayServer(RedditServerConfig(client_id="pulselake", client_secret="replay")) as server:
-        env = {"REDDIT_CLIENT_ID": "pulselake", "REDDIT_CLIENT_SECRET": "replay",
-               "REDDIT_OAUTH_URL": server.url, "REDDIT_URL": server.url}
-        collector = RedditCollector(reddit_from_env(env), Publisher(kafka, "reddit"))
-        result = collector.collect(RedditCollectConfig(list(SUBREDDITS), since=timedelta(days=400), as_of=CORPUS_END,
-                                                       comment_depth=comment_depth))
-        report.notes.append(f"{result.posts} posts and {result.comments} comments into Kafka "
-                            f"({server.requests} HTTP requests)")
-    return report
 
 
 def reddit_sinks() -> tuple[TopicSink, ...]:

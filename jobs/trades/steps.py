@@ -1,6 +1,6 @@
-"""The tick path's steps: a replayed session into Kafka, the topic into bronze (and on to silver and bars
-in the same batch, `jobs.trades.batch`, which the freshness stream runs on a timer), then closed days of bronze trades -> silver trades, 1-minute bars
-and gold daily bars.
+"""The tick path's steps: the trades topic into bronze (and on to silver and bars in the same batch,
+`jobs.trades.batch`, which the freshness stream runs on a timer), then closed days of bronze trades -> silver
+trades, 1-minute bars and gold daily bars.
 
 The stream keeps *today* fresh; the nightly rebuilds every earlier day whose
 bronze grew since it was last built (keyed by a Delta app transaction whose
@@ -10,13 +10,9 @@ nightly took gets silver and bars too, and a rerun writes nothing.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from jobs.ingest.topics import FINNHUB_TRADES, record_count
-from jobs.resources.kafka import get_kafka_settings
-from jobs.resources.settings import Settings
-from jobs.sources.bundled import REPLAY_DAY, REPLAY_SYMBOLS
+from jobs.ingest.topics import FINNHUB_TRADES
 from jobs.steps import StepReport, step, timed, topic
 from jobs.window import Window
 from lake_schema.quarantine import QUARANTINE
@@ -25,47 +21,6 @@ from lake_schema.trades import BARS_1M, BRONZE_TRADES, GOLD_TRADE_DAILY, SILVER_
 if TYPE_CHECKING:
     from jobs.ingest.consume import TopicSink
     from jobs.resources.lake import Lake
-
-
-@step("trades.collect", writes=[topic(FINNHUB_TRADES)], windowed=False, kind="collector",
-      description="a bundled trading day -> Kafka (Finnhub websocket over loopback)")
-@timed
-def collect_replay_trades(lake: Lake | None, window: Window | None = None, trades_per_day: int = 1_000,
-                          days: int | None = None) -> StepReport:
-    """The last `days` bundled trading days (to REPLAY_DAY; default the settings' `replay_days`) of
-    REPLAY_SYMBOLS, replayed as fast as the socket allows by the embedded Finnhub websocket server and collected
-    into Kafka (finnhub.trades) by the real collector. 1,000 trades a symbol and day: most minutes of the session
-    get a bar."""
-    from jobs.ingest.finnhub_ws import FinnhubTradeCollector
-    from jobs.ingest.publish import Publisher
-    from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
-    from jobs.replay.intraday import trading_days
-
-    report = StepReport("collect trades (embedded Finnhub websocket)")
-    days = days or (lake.settings if lake is not None else Settings()).replay_days
-    kafka = get_kafka_settings()
-    if record_count(kafka, FINNHUB_TRADES):
-        report.skipped.append("finnhub.trades already holds records; `pulselake ingest trades` collects more")
-        return report
-    first = trading_days(end=REPLAY_DAY)[-days]
-    config = FinnhubReplayConfig(symbols=list(REPLAY_SYMBOLS), start=first, days=days,
-                                 trades_per_day=trades_per_day, speedup=0, api_key="replay")
-    with FinnhubReplayThread(config) as server:
-        collector = FinnhubTradeCollector(server.url, "replay", list(REPLAY_SYMBOLS), Publisher(kafka, "finnhub-ws"))
-
-        async def session() -> None:
-            stop = asyncio.Event()
-            running = asyncio.create_task(collector.run(stop))
-            while not server.finished.is_set() and not running.done():
-                await asyncio.sleep(0.2)
-            stop.set()  # the closing handshake reads every frame the server sent before it
-            await running
-
-        asyncio.run(session())
-        stats = collector.stats
-        report.notes.append(f"{first} .. {REPLAY_DAY} ({days} days): the server sent {len(server.sent):,} trades, {stats.trades:,} trades in "
-                            f"{stats.trade_frames:,} frames went to Kafka")
-    return report
 
 
 def trades_sinks() -> tuple[TopicSink, ...]:

@@ -20,7 +20,7 @@ import pyspark
 import pytest
 from deltalake import DeltaTable
 
-from jobs.resources.jvm_daemon import free_ports
+from jobs.local.jvm_daemon import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 SLICE = REPO / "tests" / "dags" / "fixtures" / "sp500_slice.csv"
@@ -141,7 +141,7 @@ def executor_work(event_log_dir: Path) -> dict:
 
 @pytest.mark.slow
 def test_backfill_on_a_standalone_cluster_over_hdfs_and_kafka_equals_local_mode(tmp_path, hdfs, kafka_broker):
-    from jobs.trades.steps import collect_replay_trades
+    from jobs.local.sources import collect_replay_trades
     from tests.hdfs_fixture import hdfs_lake_root
     from tests.kafka_records import kafka_environment
 

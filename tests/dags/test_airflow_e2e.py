@@ -18,7 +18,7 @@ import pytest
 import requests
 from deltalake import DeltaTable
 
-from jobs.orchestration.airflow_local import ADMIN, LocalAirflow, passwords_file
+from jobs.local.airflow_launcher import ADMIN, LocalAirflow, passwords_file
 from tests.dags.conftest import SLICE, slice_rows
 
 DAG_ID = "pulselake_prices_daily"

@@ -50,10 +50,10 @@ def test_dag_folder_imports_cleanly_without_heavy_modules():
     # Built from the declared graph: every step but the collectors, one task each (and the window's planner).
     from jobs.pipeline.graph import select, upstream
 
-    assert nightly["tasks"] == ["plan_window", *(step.task_id for step in select(collectors=False))]
+    assert nightly["tasks"] == ["plan_window", *(step.task_id for step in select())]
     assert parsed["dags"]["pulselake_backfill"]["tasks"] == ["plan_window", *(s.task_id for s in select(groups=["prices"]))]
     # ...and wired by it: each task waits for the window and for the steps that write what it reads.
-    chosen = select(collectors=False)
+    chosen = select()
     for step in chosen:
         assert nightly["upstream"][step.task_id] == sorted(["plan_window", *(u.task_id for u in upstream(step, chosen))])
     print(f"DagBag parse: {parsed['seconds']:.3f} s for {len(parsed['dags'])} DAGs")

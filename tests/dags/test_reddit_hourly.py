@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 from deltalake import DeltaTable
 
-from jobs.replay.corpus.generate import CORPUS_PATH
-from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
+from jobs.local.replay.corpus.generate import CORPUS_PATH
+from jobs.local.replay.reddit_server import RedditReplayServer, RedditServerConfig
 from tests.dags.conftest import REPO
 
 

@@ -16,7 +16,7 @@ from jobs.models import live
 from jobs.models.scorecard import MIN_VERDICT
 from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD
 from tests.dashboard.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served_dashboard
-from jobs.replay.finnhub_ws import FinnhubReplayConfig
+from jobs.local.replay.finnhub_ws import FinnhubReplayConfig
 from tests.ingest.helpers import API_KEY, collect_from_replay
 from tests.models.intraday_data import SYMBOLS, config_toml, last_days, tiny_intraday_config, train_tiny_model
 

@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, TopicPartition
 from jobs.ingest.finnhub_ws import CollectorStats, FinnhubTradeCollector, classify_frame
 from jobs.ingest.publish import Publisher
 from jobs.ingest.topics import FINNHUB_TRADES
-from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
+from jobs.local.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
 from jobs.resources.kafka import KafkaSettings
 from jobs.resources.kafka_admin import end_offsets
 

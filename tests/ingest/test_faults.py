@@ -1,6 +1,6 @@
 """Finnhub REST, the Finnhub websocket and Reddit misbehaving on loopback, one parametrized test per service.
 
-Each fault of `jobs.replay.faults` (connection reset, an answer slower than the client's timeout, 429 with
+Each fault of `jobs.local.replay.faults` (connection reset, an answer slower than the client's timeout, 429 with
 Retry-After, 5xx, a truncated body, a body that is not JSON) is played by the stand-in server on a real
 socket. Once, it must be retried (or its frame quarantined) and the data must arrive; for good, the
 user-facing `python -m jobs.cli ingest ...` must end with a summary line, a plain error and the designed
@@ -23,11 +23,11 @@ import pytest
 
 from jobs.ingest.publish import Publisher
 from jobs.ingest.topics import FINNHUB_QUOTES, FINNHUB_TRADES, REDDIT_COMMENTS, REDDIT_POSTS
-from jobs.replay.faults import FAULTS
-from jobs.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
-from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
-from jobs.replay.intraday import daily_bars
-from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
+from jobs.local.replay.faults import FAULTS
+from jobs.local.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
+from jobs.local.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
+from jobs.local.replay.intraday import daily_bars
+from jobs.local.replay.reddit_server import RedditReplayServer, RedditServerConfig
 from tests.ingest.helpers import (API_KEY, assert_same_trades, collect_from_replay, frames_of, kafka_env,
                                   kafka_trades, marks, read_records)
 

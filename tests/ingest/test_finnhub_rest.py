@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from jobs.ingest.finnhub_rest import FinnhubError, FinnhubRest, PaidPlanRequired
-from jobs.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
-from jobs.replay.intraday import daily_bars
+from jobs.local.replay.finnhub_rest import FinnhubRestConfig, FinnhubRestFake
+from jobs.local.replay.intraday import daily_bars
 from jobs.resources.ratelimit import TokenBucket
 
 KEY = "rest-secret-key"

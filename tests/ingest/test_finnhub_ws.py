@@ -11,7 +11,7 @@ import pytest
 from jobs.ingest.finnhub_ws import AuthError, FinnhubTradeCollector, backoff_delay, classify_frame
 from jobs.ingest.publish import Publisher
 from jobs.ingest.topics import FINNHUB_TRADES, RECEIVED_AT_HEADER, SOURCE_HEADER
-from jobs.replay.finnhub_ws import MALFORMED_SAMPLES, FinnhubReplayConfig, FinnhubReplayThread
+from jobs.local.replay.finnhub_ws import MALFORMED_SAMPLES, FinnhubReplayConfig, FinnhubReplayThread
 from tests.ingest.helpers import (API_KEY, WS_SOURCE, assert_same_trades, assert_symbol_order_kept,
                                   collect_from_replay, frames_of, kafka_trades, marks, read_records)
 

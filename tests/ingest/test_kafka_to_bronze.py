@@ -12,10 +12,11 @@ import pytest
 from jobs.ingest.consume import CheckpointBusy, CheckpointLock, parsed_sink, take
 from jobs.ingest.publish import Publisher, PublishError, utc_now
 from jobs.rest.bronze import parse_rest_answers
-from jobs.rest.steps import bronze_rest, collect_replay_rest
+from jobs.local.sources import collect_replay_rest
+from jobs.rest.steps import bronze_rest
 from jobs.ingest.topics import FINNHUB_QUOTES
 from jobs.resources.kafka import KafkaSettings
-from jobs.resources.kafka_broker import KafkaBroker
+from jobs.local.kafka_broker import KafkaBroker
 from lake_schema.finnhub_rest import BRONZE_FINNHUB_CANDLES, BRONZE_FINNHUB_PROFILES, BRONZE_FINNHUB_QUOTES
 from lake_schema.quarantine import QUARANTINE
 from tests.kafka_fixture import free_ports

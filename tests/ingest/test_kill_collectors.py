@@ -40,9 +40,9 @@ from jobs.ingest.consume import take
 from jobs.ingest.records import kafka_records
 from jobs.ingest.topics import FINNHUB_TRADES, REDDIT_COMMENTS, REDDIT_POSTS
 from jobs.reddit.steps import reddit_sinks, silver_reddit
-from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
-from jobs.replay.intraday import day_trades, trading_days
-from jobs.replay.reddit_server import RedditReplayServer
+from jobs.local.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
+from jobs.local.replay.intraday import day_trades, trading_days
+from jobs.local.replay.reddit_server import RedditReplayServer
 from jobs.resources.kafka import KafkaSettings
 from jobs.resources.lake import Lake
 from jobs.resources.settings import Settings

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from jobs.ingest.topics import FINNHUB_TRADES
-from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
+from jobs.local.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
 from tests.ingest.helpers import API_KEY, assert_same_trades, kafka_env, kafka_trades, marks
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
 """1-minute bars for the intraday model's tests: bundled real daily bars bridged into seeded trades
-(jobs.replay.intraday, what the embedded Finnhub server sends), and a tiny config that trains in seconds."""
+(jobs.local.replay.intraday, what the embedded Finnhub server sends), and a tiny config that trains in seconds."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 
 from jobs.models.config import IntradayConfig, Network, WalkForward
-from jobs.replay.intraday import day_trades, trading_days
+from jobs.local.replay.intraday import day_trades, trading_days
 
 SYMBOLS = ["AAPL", "MSFT", "JPM"]
 

@@ -48,10 +48,14 @@ def test_steps_are_declared_in_an_order_that_respects_their_data():
         assert not later_writers, f"{declared.name} reads what {later_writers} write, yet runs before them"
 
 
-def test_every_table_and_topic_has_a_writer():
+def test_every_table_has_a_writer_and_every_topic_a_reader_and_a_local_source():
+    from jobs.local.sources import REPLAY_SOURCES
+
     written = {name for s in STEPS for name in s.writes}
     assert set(TABLES) <= written, sorted(set(TABLES) - written)
-    assert {TOPIC + t for t in ALL_TOPICS} <= written
+    topics = {TOPIC + t for t in ALL_TOPICS}
+    assert topics <= {name for s in STEPS for name in s.reads}
+    assert topics == {name for s in REPLAY_SOURCES for name in s.writes}  # `make run` feeds every topic
 
 
 def test_dependencies_come_from_the_data():
@@ -79,8 +83,9 @@ def test_pulselake_graph_prints_every_step_and_a_mermaid_picture():
         assert declared.name in table.output
     picture = CliRunner().invoke(app, ["graph", "--mermaid"])
     assert picture.exit_code == 0 and picture.output == mermaid() + "\n"
-    assert all(f'{s.task_id}["{s.name}' in picture.output or f'{s.task_id}("{s.name}' in picture.output for s in STEPS)
-    assert picture.output.count("-->") == sum(len(upstream(s)) for s in STEPS)
+    assert all(f'{s.task_id}["{s.name}' in picture.output for s in STEPS)
+    topic_arrows = sum(read.startswith(TOPIC) for s in STEPS for read in s.reads)
+    assert picture.output.count("-->") == sum(len(upstream(s)) for s in STEPS) + topic_arrows
 
 
 def test_an_unknown_step_is_a_usage_error():

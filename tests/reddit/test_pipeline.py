@@ -10,7 +10,7 @@ import pytest
 from jobs.ingest.publish import Publisher
 from jobs.ingest.reddit import RedditCollectConfig, RedditCollectError, RedditCollector, reddit_from_env
 from jobs.reddit.steps import bronze_reddit, silver_reddit
-from jobs.replay.reddit_server import RedditReplayServer, RedditServerConfig
+from jobs.local.replay.reddit_server import RedditReplayServer, RedditServerConfig
 from tests.kafka_records import read_topic
 from jobs.ingest.topics import REDDIT_COMMENTS, REDDIT_POSTS
 from lake_schema.reddit import BRONZE_REDDIT_COMMENTS, BRONZE_REDDIT_POSTS, SILVER_REDDIT_COMMENTS, SILVER_REDDIT_POSTS

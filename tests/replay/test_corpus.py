@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from datetime import date, datetime, timezone
 
-from jobs.replay.corpus.generate import CORPUS_PATH, DEFAULT_POSTS, DEFAULT_SEED, Generator, load_corpus, session_close_utc
+from jobs.local.replay.corpus.generate import CORPUS_PATH, DEFAULT_POSTS, DEFAULT_SEED, Generator, load_corpus, session_close_utc
 
 
 def test_corpus_size_variety_and_dates():
@@ -45,7 +45,7 @@ def test_texts_only_quote_sessions_that_had_closed():
 
 
 def test_committed_corpus_is_what_the_generator_makes(tmp_path):
-    from jobs.replay.corpus.generate import write_corpus
+    from jobs.local.replay.corpus.generate import write_corpus
 
     out = tmp_path / "corpus.jsonl.gz"
     write_corpus(Generator(DEFAULT_SEED).corpus(DEFAULT_POSTS), out)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from jobs.replay.intraday import SESSION_SECONDS, daily_bars, day_trades, session_start, synthesize_day, trading_days
+from jobs.local.replay.intraday import SESSION_SECONDS, daily_bars, day_trades, session_start, synthesize_day, trading_days
 
 
 def test_paths_honour_open_high_low_close_and_volume():

@@ -123,7 +123,7 @@ def test_make_hdfs_prints_the_lake_address_and_stops_cleanly(tmp_path):
     port, http_port = free_ports(2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HDFS_")}
     env.update(PYTHONUNBUFFERED="1", HDFS_PORT=str(port), HDFS_HTTP_PORT=str(http_port), COLUMNS="200")
-    command = [sys.executable, "-m", "jobs.resources.hdfs_cluster", "--data-dir", str(tmp_path / "hdfs")]
+    command = [sys.executable, "-m", "jobs.local.hdfs_cluster", "--data-dir", str(tmp_path / "hdfs")]
     with foreground(command, env, "PULSELAKE_LAKE_ROOT=", timeout_s=120) as (proc, lines):
         out = "".join(lines)
         assert f"PULSELAKE_LAKE_ROOT=hdfs://127.0.0.1:{port}/lake" in out

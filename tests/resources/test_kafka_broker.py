@@ -19,7 +19,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from jobs.resources.kafka_broker import KafkaBroker
+from jobs.local.kafka_broker import KafkaBroker
 from tests.foreground import foreground
 from tests.kafka_fixture import free_ports  # the `kafka_broker` fixture comes from tests/conftest.py
 
@@ -155,7 +155,7 @@ def test_a_broker_that_cannot_start_says_why(tmp_path):
 
 
 def test_the_command_line_help():
-    result = subprocess.run([sys.executable, "-m", "jobs.resources.kafka_broker", "--help"],
+    result = subprocess.run([sys.executable, "-m", "jobs.local.kafka_broker", "--help"],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 0, result.stderr
@@ -167,7 +167,7 @@ def test_make_kafka_prints_how_to_connect_and_stops_cleanly_on_ctrl_c(tmp_path):
     data_dir = tmp_path / "kafka"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     env.update(PYTHONUNBUFFERED="1", KAFKA_PORT=str(port), KAFKA_CONTROLLER_PORT=str(controller_port), COLUMNS="200")
-    command = [sys.executable, "-m", "jobs.resources.kafka_broker", "--data-dir", str(data_dir)]
+    command = [sys.executable, "-m", "jobs.local.kafka_broker", "--data-dir", str(data_dir)]
     with foreground(command, env, "KAFKA_SASL_PASSWORD") as (proc, lines):
         out = "".join(lines)
         password_file = data_dir / "client-password"

@@ -14,7 +14,7 @@ def minilm():
 
 @pytest.fixture
 def llm_server():
-    from jobs.sentiment.devserver import DevServer
+    from jobs.local.llm_server import DevServer
 
     with DevServer() as server:
         yield server

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.replay.faults import FAULTS
+from jobs.local.replay.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTS = ["$TSLA puts printing, short it", "$AAPL calls to the moon", "Dumping all my $INTC", "$AMD beat and got upgraded"]

@@ -21,7 +21,7 @@ from tests.kafka_records import kafka_environment
 @pytest.fixture
 def private_kafka(tmp_path):
     """(broker, its KafkaSettings): a broker only this test uses (free to kill), set as the environment."""
-    from jobs.resources.kafka_broker import KafkaBroker
+    from jobs.local.kafka_broker import KafkaBroker
 
     port, controller_port = free_ports(2)
     broker = KafkaBroker(tmp_path / "kafka", port, controller_port, username="stream-test",

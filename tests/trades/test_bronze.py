@@ -11,7 +11,7 @@ from jobs.ingest.consume import take
 from jobs.ingest.finnhub_ws import FinnhubTradeCollector
 from jobs.ingest.publish import Publisher, utc_now
 from jobs.ingest.topics import FINNHUB_TRADES
-from jobs.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
+from jobs.local.replay.finnhub_ws import FinnhubReplayConfig, FinnhubReplayThread
 from jobs.trades.batch import trades_sink
 from lake_schema.quarantine import QUARANTINE
 from lake_schema.trades import BARS_1M, BRONZE_TRADES, SILVER_TRADES

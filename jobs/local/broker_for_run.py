@@ -25,7 +25,7 @@ def kafka_for_run(settings: KafkaSettings) -> Iterator[str]:
     if _answers(settings.port):
         yield f"local Kafka at {settings.bootstrap} (already running)"
         return
-    from jobs.resources.kafka_broker import KafkaBroker
+    from jobs.local.kafka_broker import KafkaBroker
 
     broker = KafkaBroker(settings.data_dir, settings.port, username=settings.sasl_username,
                          password=settings.password(create=True))

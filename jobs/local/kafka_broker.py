@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
-from jobs.resources.jvm_daemon import (
+from jobs.local.jvm_daemon import (
     JvmDaemon, NotReady, java_binary, probe_until_ready, read_since, ready_or_killed, serve_in_foreground, write_secret,
 )
 
@@ -34,7 +34,7 @@ _ERROR_LINE = re.compile(r"^(\[[^]]+\] (ERROR|FATAL) |Caused by: )")
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")  # a JAAS `user_<name>` key must stay one token
 
 _LOG4J2 = """\
-# Written by jobs/resources/kafka_broker.py on every start: the broker logs here, not to the console.
+# Written by jobs/local/kafka_broker.py on every start: the broker logs here, not to the console.
 status = warn
 # Kafka logs all through its own shutdown; log4j2's hook would stop the appender too early (and complain).
 shutdownHook = disable
@@ -238,7 +238,7 @@ class KafkaBroker:
 
     def _write_configs(self) -> None:
         body = "".join(f"{key}={_escape_property(value)}\n" for key, value in self._server_properties().items())
-        write_secret(self._properties_file, "# Written by jobs/resources/kafka_broker.py on every start.\n" + body)
+        write_secret(self._properties_file, "# Written by jobs/local/kafka_broker.py on every start.\n" + body)
         (self.data_dir / "log4j2.properties").write_text(_LOG4J2.format(log=self.log_file))
 
     def _java_command(self) -> list[str]:
@@ -377,7 +377,7 @@ def serve(
 
 
 def main() -> None:
-    """Entry point of `python -m jobs.resources.kafka_broker` (`make kafka`)."""
+    """Entry point of `python -m jobs.local.kafka_broker` (`make kafka`)."""
     cli()
 
 

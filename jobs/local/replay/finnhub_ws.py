@@ -13,7 +13,7 @@ subscription. For tests it can drop a connection abruptly after N frames
 (the clock then waits for a client to subscribe again, so nothing is sent into
 the void) and mix malformed frames into the stream; every trade it sends is
 recorded in ``sent`` (and per connection in ``sent_by_connection``). Scripted
-faults (`jobs.replay.faults`) hit the opening handshake (``reset``, ``slow``,
+faults (`jobs.local.replay.faults`) hit the opening handshake (``reset``, ``slow``,
 ``429`` with Retry-After, ``503``) or single trade frames (``reset`` cuts the
 connection instead of sending it; ``truncated`` and ``not_json`` spoil it).
 """
@@ -34,8 +34,8 @@ from urllib.parse import parse_qs, urlparse
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from jobs.replay.faults import FaultScript, linger_zero
-from jobs.replay.intraday import SESSION_SECONDS, Trade, day_trades, trading_days
+from jobs.local.replay.faults import FaultScript, linger_zero
+from jobs.local.replay.intraday import SESSION_SECONDS, Trade, day_trades, trading_days
 
 MALFORMED_SAMPLES = (
     '{"type":"trade","data":[{"s":"AAPL","p":1',  # truncated JSON

@@ -5,7 +5,7 @@ JSON shapes and its failure modes: 401 for a wrong token, 403 for candles
 (a paid endpoint) unless ``candles_allowed``, 429 with ``Retry-After`` when
 its per-minute quota is spent, and scripted faults (e.g. ``[429, 503]`` or
 ``["reset", "truncated"]`` for the next two requests, ``fault_always`` for an
-outage; see `jobs.replay.faults`) so clients' retry paths run for real.
+outage; see `jobs.local.replay.faults`) so clients' retry paths run for real.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jobs.replay.faults import FaultScript, FaultyHandler
-from jobs.replay.intraday import daily_bars, session_start, trading_days
-from jobs.resources.loopback_http import LoopbackHttp
+from jobs.local.replay.faults import FaultScript, FaultyHandler
+from jobs.local.replay.intraday import daily_bars, session_start, trading_days
+from jobs.local.loopback_http import LoopbackHttp
 from jobs.sources.bundled import symbol_rows
 
 FORBIDDEN = {"error": "You don't have access to this resource."}
@@ -34,7 +34,7 @@ class FinnhubRestConfig:
     candles_allowed: bool = False
     calls_per_minute: int | None = None  # the server's own quota (429 past it)
     retry_after_s: int = 1
-    # faults for the next requests, in order: status codes or names from jobs.replay.faults
+    # faults for the next requests, in order: status codes or names from jobs.local.replay.faults
     faults: list[int | str] = field(default_factory=list)
     fault_always: str | None = None  # then every later request gets this one (a persistent outage)
     slow_s: float = 2.0  # how late a "slow" answer comes

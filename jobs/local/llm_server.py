@@ -2,10 +2,10 @@
 benchmarks and offline demos of the LLM scorer. It speaks the real wire protocol
 and answers deterministically with keyword rules; switches make it misbehave
 (429 with Retry-After, 500, invalid JSON, dropped or invalid answers, and the
-network faults of `jobs.replay.faults`: resets, slow, truncated or non-JSON
+network faults of `jobs.local.replay.faults`: resets, slow, truncated or non-JSON
 bodies) the way real endpoints do. With an API key set it answers any other key 401, echoing the key it
 got (as some proxies do), so a client that prints error bodies unredacted shows up.
-Run it: ``python -m jobs.sentiment.devserver --port 8089 [--api-key KEY]``.
+Run it: ``python -m jobs.local.llm_server --port 8089 [--api-key KEY]``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from jobs.replay.faults import FaultyHandler
-from jobs.resources.loopback_http import LoopbackHttp
+from jobs.local.replay.faults import FaultyHandler
+from jobs.local.loopback_http import LoopbackHttp
 
 BEARISH = re.compile(r"\b(puts?|short\w*|sell\w*|dump\w*|crash\w*|fell|plunge\w*|miss\w*|downgrade\w*|zero|bagholders?)\b", re.I)
 BULLISH = re.compile(r"\b(calls?|moon|beat\w*|upgrade\w*|rall\w*|jump\w*|soar\w*|squeeze|bears getting)\b", re.I)

@@ -13,7 +13,7 @@
 
 Deleted and removed things look as on Reddit (``[deleted]`` / ``[removed]``).
 Scripted faults (resets, slow answers, 429, 5xx, truncated or non-JSON bodies;
-see `jobs.replay.faults`) hit the API reads, never the token endpoint.
+see `jobs.local.replay.faults`) hit the API reads, never the token endpoint.
 Tests may change a post or comment between two collections (`update`) to
 exercise re-collection.
 """
@@ -32,9 +32,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jobs.replay.corpus.generate import CORPUS_PATH, load_corpus
-from jobs.replay.faults import FaultScript, FaultyHandler
-from jobs.resources.loopback_http import LoopbackHttp
+from jobs.local.replay.corpus.generate import CORPUS_PATH, load_corpus
+from jobs.local.replay.faults import FaultScript, FaultyHandler
+from jobs.local.loopback_http import LoopbackHttp
 
 PAGE_MAX = 100
 TOP_WINDOWS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400, "year": 366 * 86400, "all": None}
@@ -46,7 +46,7 @@ class RedditServerConfig:
     client_secret: str | None = None
     now: datetime | None = None  # the server's clock: things created later are not visible yet
     quota_per_window: int = 100_000  # x-ratelimit quota per 600 s (reddit.com allows far fewer)
-    # faults for the next API reads (GET), in order, then `fault_always` for every later one (jobs.replay.faults)
+    # faults for the next API reads (GET), in order, then `fault_always` for every later one (jobs.local.replay.faults)
     faults: list[str] = field(default_factory=list)
     fault_always: str | None = None
     slow_s: float = 2.0

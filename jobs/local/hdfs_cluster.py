@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from jobs.resources.jars import DEFAULT_JARS_DIR, PROJECT_ROOT, module_jars
-from jobs.resources.jvm_daemon import (
+from jobs.local.jvm_daemon import (
     JvmDaemon, NotReady, free_ports, java_binary, probe_until_ready, read_since, ready_or_killed, serve_in_foreground,
 )
 
@@ -30,7 +30,7 @@ __all__ = ["LocalHdfs", "main"]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".hdfs"
 
 _LOG4J = """\
-# Written by jobs/resources/hdfs_cluster.py on every start: each daemon logs to <data dir>/<daemon>.log.
+# Written by jobs/local/hdfs_cluster.py on every start: each daemon logs to <data dir>/<daemon>.log.
 log4j.rootLogger=INFO, file
 log4j.appender.file=org.apache.log4j.RollingFileAppender
 log4j.appender.file.File=${hdfs.daemon.log}
@@ -169,7 +169,7 @@ class LocalHdfs:
         for name, props in self._site().items():
             body = "".join(f"  <property><name>{xml_escape(k)}</name><value>{xml_escape(v)}</value></property>\n"
                            for k, v in props.items())
-            (conf / name).write_text(f'<?xml version="1.0"?>\n<!-- Written by jobs/resources/hdfs_cluster.py '
+            (conf / name).write_text(f'<?xml version="1.0"?>\n<!-- Written by jobs/local/hdfs_cluster.py '
                                      f'on every start. -->\n<configuration>\n{body}</configuration>\n')
         (conf / "log4j.properties").write_text(_LOG4J)
         # The daemons' web servers look up `webapps/<name>` on the class path; Hadoop's tarball ships those
@@ -278,7 +278,7 @@ def serve(
 
 
 def main() -> None:
-    """Entry point of `python -m jobs.resources.hdfs_cluster` (`make hdfs`)."""
+    """Entry point of `python -m jobs.local.hdfs_cluster` (`make hdfs`)."""
     cli()
 
 

@@ -1,6 +1,6 @@
 """Generate the synthetic Reddit corpus the local Reddit server replays (CC0, written by pulselake).
 
-    python -m jobs.replay.corpus.generate [--seed 7] [--posts 2000]
+    python -m jobs.local.replay.corpus.generate [--seed 7] [--posts 2000]
 
 Posts and comments are drawn from `templates.py` with a seeded RNG, dated
 inside the bundled price window (2009-08-21 .. 2010-08-20). Any number a text
@@ -23,8 +23,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from jobs.replay.corpus import templates as tpl
-from jobs.replay.intraday import NEW_YORK, SESSION_SECONDS, daily_bars, session_start, trading_days
+from jobs.local.replay.corpus import templates as tpl
+from jobs.local.replay.intraday import NEW_YORK, SESSION_SECONDS, daily_bars, session_start, trading_days
 
 CORPUS_PATH = Path(__file__).parent / "data" / "reddit_corpus.jsonl.gz"
 DEFAULT_SEED = 7
