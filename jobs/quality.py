@@ -37,6 +37,11 @@ def has_quarantine_rules(spec: TableSpec) -> bool:
     return any(rule.action == "quarantine" for rule in spec.rules)
 
 
+def has_rules(spec: TableSpec) -> bool:
+    """Whether a write of `spec` is judged by the lake: it declares quarantine or warn rules."""
+    return bool(spec.rules)
+
+
 def split_by_rules(df: DataFrame, spec: TableSpec, reason: str = REASON,
                    detail: str = DETAIL) -> tuple[DataFrame, DataFrame]:
     """Return (rows passing every quarantine rule, rows failing one with `reason`/`detail`)."""
@@ -47,7 +52,8 @@ def split_by_rules(df: DataFrame, spec: TableSpec, reason: str = REASON,
 
 
 def warning_counts(df: DataFrame, spec: TableSpec) -> dict[str, int]:
-    """How many rows break each "warn" rule (kept, but reported)."""
+    """How many rows of `df` break each "warn" rule (the data-quality notebook's whole-table view; a write's own
+    count is in its CommitResult)."""
     rules = [r for r in spec.rules if r.action == "warn"]
     if not rules:
         return {}
@@ -110,6 +116,7 @@ class RuleSplit:
     rejects: DataFrame | None = None  # shaped for bronze.quarantine; None when no row failed
     batches: tuple[str, ...] = ()  # the quarantine batches `rejects` fill
     counts: dict[str, int] = field(default_factory=dict)  # reason -> rejected rows
+    warnings: dict[str, int] = field(default_factory=dict)  # warn rule -> rows kept that break it (none: absent)
     held: DataFrame | None = None  # the evaluated frame both sides read from; `release` frees it
 
     def release(self) -> None:
@@ -122,22 +129,29 @@ def enforce_rules(df: DataFrame, spec: TableSpec) -> RuleSplit:
     """Split `df` by `spec`'s quarantine rules so no writer can skip them (Lake calls this on every write).
 
     `df` is evaluated once: its rows, flagged with the first rule each breaks, are persisted while one
-    aggregation tallies the rejects per batch and reason; both sides are then written from that copy, so an
+    aggregation tallies the rejects per batch and reason and the kept rows breaking each "warn" rule (reported,
+    not refused); both sides are then written from that copy, so an
     expensive plan (silver's dedupe) is not computed again for the write. The caller calls `release` after.
     Batches are "<table>__<partition value>", as `quarantine_batches` names them, so a step's own rejects
     and the lake's share a partition's batch; "<table>__all" for an unpartitioned table, "<table>__null"
     for a NULL partition value."""
-    if not has_quarantine_rules(spec):
+    if not spec.rules:
         return RuleSplit(df)
     flagged = df.withColumn(_LAKE_REASON, first_failed_rule(spec)).persist(StorageLevel.MEMORY_AND_DISK)
     partition = spec.partition_by[0] if spec.partition_by else None
     value = F.coalesce(F.col(partition).cast("string"), F.lit("null")) if partition else F.lit("all")
     batch = F.concat(F.lit(f"{spec.name}__"), value)  # as to_quarantine names it
-    tally = flagged.groupBy(batch.alias("batch"), F.col(_LAKE_REASON).alias("reason")).count().collect()
+    warn_rules = [r for r in spec.rules if r.action == "warn"]
+    kept_breaking = [F.sum(F.when(F.col(_LAKE_REASON).isNull() & ~F.coalesce(F.expr(r.condition), F.lit(False)), 1)
+                           .otherwise(0)).alias(f"_warn_{i}") for i, r in enumerate(warn_rules)]
+    tally = flagged.groupBy(batch.alias("batch"), F.col(_LAKE_REASON).alias("reason")).agg(
+        F.count(F.lit(1)).alias("count"), *kept_breaking).collect()
+    warnings = {r.name: total for i, r in enumerate(warn_rules)
+                if (total := sum(int(row[f"_warn_{i}"] or 0) for row in tally))}
     passed = flagged.where(F.col(_LAKE_REASON).isNull()).drop(_LAKE_REASON)
     failed_rows = [row for row in tally if row["reason"] is not None]
     if not failed_rows:
-        return RuleSplit(passed, held=flagged)
+        return RuleSplit(passed, held=flagged, warnings=warnings)
     failed = flagged.where(F.col(_LAKE_REASON).isNotNull()).withColumn(_LAKE_DETAIL, rule_text(spec, _LAKE_REASON))
     key = F.concat_ws(":", *[F.col(k).cast("string") for k in spec.merge_key]) if spec.merge_key else None
     rejects = to_quarantine(failed, target=spec, batch=value, record_columns=[c for c in spec.column_names if c in df.columns],
@@ -145,7 +159,8 @@ def enforce_rules(df: DataFrame, spec: TableSpec) -> RuleSplit:
     counts: dict[str, int] = {}
     for row in failed_rows:
         counts[row["reason"]] = counts.get(row["reason"], 0) + row["count"]
-    return RuleSplit(passed, rejects, tuple(sorted({row["batch"] for row in failed_rows})), counts, held=flagged)
+    return RuleSplit(passed, rejects, tuple(sorted({row["batch"] for row in failed_rows})), counts, held=flagged,
+                     warnings=warnings)
 
 
 # Times every reader of the lake can hold (Python's datetime ends with year 9999): [1970-01-01, 9999-12-31).

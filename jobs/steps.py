@@ -32,9 +32,12 @@ class StepReport:
 
     def add_written(self, result) -> None:
         """Count a commit's rows (a `Lake` CommitResult) under its table: a step may write a table many times.
-        The rows the lake's rules sent to quarantine instead count under their reasons, as a step's own rejects do."""
+        The rows the lake's rules sent to quarantine instead count under their reasons, as a step's own rejects do,
+        and the rows it kept that break a "warn" rule under the rule."""
         self.tables[result.table] = self.tables.get(result.table, 0) + result.rows
         self.add_quarantine(result.quarantined)
+        for rule, rows in result.warnings.items():
+            self.warnings[rule] = self.warnings.get(rule, 0) + rows
 
     def merge(self, other: "StepReport") -> None:
         """Add another report's counts, skips and notes to this one (a step made of several)."""

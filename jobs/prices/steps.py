@@ -119,7 +119,7 @@ def silver(lake: Lake, window: Window) -> StepReport:
     from pyspark.sql import functions as F
 
     from jobs.prices.silver import build_silver_daily_bars
-    from jobs.quality import quarantine_batches, to_quarantine, warning_counts
+    from jobs.quality import quarantine_batches, to_quarantine
 
     report = StepReport("silver daily bars")
     months = window_months(lake, window, report)
@@ -130,7 +130,7 @@ def silver(lake: Lake, window: Window) -> StepReport:
     month_of = F.date_format("trade_date", "yyyy-MM")
     bronze_rows = lake.read(BRONZE_DAILY_BARS).where(month_of.isin(sorted(wanted))).cache()
     built, rejected = build_silver_daily_bars(bronze_rows, lake.read(SYMBOLS), {f.source: f.priority for f in files})
-    built = built.where(F.col("trade_month").isin(months)).cache()
+    built = built.where(F.col("trade_month").isin(months))  # the lake evaluates it once (rules, warn counts)
     rejected = rejected.where(month_of.isin(months))
     quarantine = to_quarantine(
         rejected, target=SILVER_DAILY_BARS, batch=month_of,
@@ -138,10 +138,8 @@ def silver(lake: Lake, window: Window) -> StepReport:
         record_key=F.concat_ws(":", "ticker", F.col("trade_date").cast("string"), "source"),
     )
     report.add_quarantine(lake.replace_quarantine(quarantine, quarantine_batches(SILVER_DAILY_BARS, months)))
-    report.warnings = {k: v for k, v in warning_counts(built, SILVER_DAILY_BARS).items() if v}
     result = lake.overwrite(SILVER_DAILY_BARS, built, where=[("trade_month", "in", months)])
     report.add_written(result)
-    built.unpersist()
     bronze_rows.unpersist()
     return report
 

@@ -54,7 +54,6 @@ def _silver_table(lake: Lake, window: Window, report: StepReport, bronze: TableS
     the fetches were batched; the lake quarantines rows that break silver's rules."""
     from pyspark.sql import functions as F
 
-    from jobs.quality import warning_counts
     from jobs.resources.lake import Txn
 
     bronze_version = lake.version(bronze)
@@ -67,11 +66,9 @@ def _silver_table(lake: Lake, window: Window, report: StepReport, bronze: TableS
     if window.bounded:
         created = F.to_date("created_at")
         fetches = fetches.where((created >= F.lit(window.start)) & (created <= F.lit(window.end)))
-    built = build(fetches).cache()
-    report.warnings.update({k: v for k, v in warning_counts(built, silver).items() if v})
-    # version = bronze version + 1 so that bronze version 0 is recordable (app versions start above 0)
-    report.add_written(lake.merge(silver, built, txn=Txn(app_id, bronze_version + 1)))
-    built.unpersist()
+    # version = bronze version + 1 so that bronze version 0 is recordable (app versions start above 0); the lake
+    # evaluates the merged rows once, quarantining rule breakers and counting warn rules in its result
+    report.add_written(lake.merge(silver, build(fetches), txn=Txn(app_id, bronze_version + 1)))
 
 
 @step("reddit.silver", reads=[BRONZE_REDDIT_POSTS, BRONZE_REDDIT_COMMENTS],

@@ -65,7 +65,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from jobs.quality import RuleSplit, enforce_rules, has_quarantine_rules
+from jobs.quality import RuleSplit, enforce_rules, has_rules
 from jobs.resources.s3_writer import claim_writer
 from jobs.resources.settings import Settings
 from lake_schema.quarantine import QUARANTINE
@@ -128,6 +128,7 @@ class CommitResult:
     attempts: int = 1  # more than 1: concurrent commits made it re-plan
     # reason -> rows this write sent to bronze.quarantine instead of the table (`rows` counts only the table's)
     quarantined: dict[str, int] = field(default_factory=dict, hash=False)
+    warnings: dict[str, int] = field(default_factory=dict, hash=False)  # warn rule -> rows written that break it
 
 
 @dataclass
@@ -303,7 +304,7 @@ class Lake:
             result = self._retrying(spec, "append", lambda: self._write(spec, split.passed, "append", None, txn, token))
         finally:
             split.release()
-        return replace(result, quarantined=split.counts)
+        return replace(result, quarantined=split.counts, warnings=split.warnings)
 
     def overwrite(
         self, spec: TableSpec, df: DataFrame, where: Sequence[PartitionFilter] | None = None, txn: Txn | None = None
@@ -323,7 +324,7 @@ class Lake:
                                     replannable=lambda: not self._reads_table(df, spec))
         finally:
             split.release()
-        return replace(result, quarantined=split.counts)
+        return replace(result, quarantined=split.counts, warnings=split.warnings)
 
     def merge(self, spec: TableSpec, df: DataFrame, txn: Txn | None = None) -> CommitResult:
         """Upsert `df` on the spec's merge key; the source wins where keys collide."""
@@ -349,12 +350,13 @@ class Lake:
             for column in pruned:
                 touched = [row[0] for row in source.select(column).distinct().collect()]
                 if not touched:
-                    return CommitResult(spec.name, "merge", None, 0, skipped=True, quarantined=split.counts)
+                    return CommitResult(spec.name, "merge", None, 0, skipped=True, quarantined=split.counts,
+                                        warnings=split.warnings)
                 condition += " AND " + filters_to_sql([(column, "in", touched)], alias="t")
             result = self._retrying(spec, "merge", lambda: self._merge_once(spec, source, condition, txn))
         finally:
             split.release()
-        return replace(result, quarantined=split.counts)
+        return replace(result, quarantined=split.counts, warnings=split.warnings)
 
     def _merge_once(self, spec: TableSpec, source: DataFrame, condition: str, txn: Txn | None) -> CommitResult:
         if self._skip(spec, txn):
@@ -609,7 +611,7 @@ class Lake:
 
     @staticmethod
     def _has_rules(spec: TableSpec) -> bool:
-        return spec.name != QUARANTINE.name and has_quarantine_rules(spec)
+        return spec.name != QUARANTINE.name and has_rules(spec)
 
     def replace_quarantine(self, rejects: DataFrame, batches: list[str]) -> dict[str, int]:
         """Replace these quarantine batches with `rejects` (so reruns never pile up rejects); the rows now held

@@ -230,3 +230,25 @@ def test_step_reports_count_what_the_lake_quarantined():
     report.add_written(CommitResult("silver.trades", "append", 3, 5, quarantined={"price_positive": 2, "x": 1}))
     report.add_written(CommitResult("silver.trades", "append", 4, 1))
     assert report.tables == {"silver.trades": 6} and report.quarantined == {"price_positive": 3, "x": 1}
+
+
+def test_the_lake_counts_warn_rules_in_its_commit_and_keeps_the_rows(lake, spark):
+    """A "warn" rule keeps the row and says so: the write's result counts it per rule, and a step's report adds it
+    up, whichever step wrote the table."""
+    spec = next(s for s in RULED if any(r.action == "warn" for r in s.rules))
+    warn = next(r for r in spec.rules if r.action == "warn")
+    good = fixture(spec)["good"]
+    breaking = {"silver.daily_bars": {"open": good["high"] * 2},  # opened above the day's high
+                "silver.reddit_posts": {"created_at": "2099-01-01T00:00:00+00:00"}}[spec.name]  # after its fetch
+    odd = rekeyed(spec, {**good, **breaking}, "odd")
+    assert failed_rules(spark, spec, odd) == [[]], "the changed row must pass every quarantine rule"
+
+    result = lake.append(spec, frame(spark, spec, [good, odd]))
+
+    assert result.rows == 2 and result.quarantined == {} and result.warnings == {warn.name: 1}
+    assert table_keys(lake, spec) == sorted([record_key(spec, good), record_key(spec, odd)])
+    report = StepReport("s")
+    report.add_written(result)
+    report.add_written(lake.append(spec, frame(spark, spec, [rekeyed(spec, odd, "again")])))
+    assert report.warnings == {warn.name: 2}
+    assert lake.append(spec, frame(spark, spec, [rekeyed(spec, good, "clean")])).warnings == {}
