@@ -79,7 +79,11 @@ def test_live_scoring_predicts_from_closed_bars_and_the_scorecard_matches_pandas
         written.append(report.tables.get(LIVE_PREDICTIONS.name, 0))
     [run] = registry.runs(lake, "intraday_test")
     assert live.LOADS == {run["version"]: 1}  # loaded once, however many times it scored
+    lake.touched.clear()
     assert score_live(lake, LATEST, config=config).tables.get(LIVE_PREDICTIONS.name, 0) == 0  # nothing new
+    declared = score_live.step  # the step touches what its declaration says, and the record is real
+    assert lake.touched.read <= set(declared.reads) | set(declared.writes) and BARS_1M.name in lake.touched.read
+    assert lake.touched.written <= set(declared.writes) and LIVE_SCORECARD.name in lake.touched.written
     predictions = lake.read_small(LIVE_PREDICTIONS)  # delta-rs: timestamps as aware UTC, as pandas_bars has them
     # At most one new prediction per symbol a call (a symbol whose newest closed bar did not change gets none),
     # each made once.
