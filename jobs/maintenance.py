@@ -5,6 +5,8 @@ writer killed before its commit). Run by `pulselake optimize` / `pulselake vacuu
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from typing import Iterable
 
 from jobs.resources.lake import Lake
@@ -37,12 +39,37 @@ def optimize_tables(lake: Lake, specs: list[TableSpec]) -> StepReport:
     return report
 
 
+def pinned_versions(lake: Lake) -> dict[str, tuple[int, str]]:
+    """Per table, the oldest version a registered model run read, and that run: what `pulselake models reproduce`
+    needs kept."""
+    from jobs.models.registry import runs
+
+    oldest: dict[str, tuple[int, str]] = {}
+    for run in runs(lake):
+        for table, version in json.loads(run.get("input_versions") or "{}").items():
+            if table not in oldest or version < oldest[table][0]:
+                oldest[table] = (version, run["version"])
+    return oldest
+
+
 @timed
-def vacuum_tables(lake: Lake, specs: list[TableSpec], retain_hours: float = DEFAULT_RETAIN_HOURS) -> StepReport:
+def vacuum_tables(lake: Lake, specs: list[TableSpec], retain_hours: float = DEFAULT_RETAIN_HOURS,
+                  keep_model_inputs: bool = True) -> StepReport:
+    """VACUUM each table; with `keep_model_inputs`, a table a registered model run read keeps every file since the
+    version that run read (its retention stretches back to that commit), so the run stays reproducible."""
     report = StepReport(f"maintenance: vacuum (retain {retain_hours:g} h)")
+    pinned = pinned_versions(lake) if keep_model_inputs else {}
+    now = datetime.now(timezone.utc)
     for spec in specs:
         if not lake.exists(spec):
             report.skipped.append(f"{spec.name} (no table yet)")
             continue
-        report.notes.append(f"{spec.name}: {lake.vacuum(spec, retain_hours)} files deleted")
+        hours = retain_hours
+        if spec.name in pinned:
+            version, run = pinned[spec.name]
+            needed = (now - lake.commit_time(spec, version)).total_seconds() / 3600 + 1
+            if needed > hours:
+                hours = needed
+                report.notes.append(f"{spec.name}: kept {needed:.0f} h, back to version {version} (model run {run})")
+        report.notes.append(f"{spec.name}: {lake.vacuum(spec, hours)} files deleted")
     return report

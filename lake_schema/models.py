@@ -37,6 +37,11 @@ MODEL_RUNS = TableSpec(
         Column("metrics_json", "string", False,
                "every model (lstm and baselines): metric -> {value, ci_low, ci_high, n, days}; plus folds"),
         Column("seconds", "double", True, "wall time of the training run"),
+        Column("input_versions", "string", True,
+               "the Delta version of every table the run read, as JSON {table: version}: "
+               "`pulselake models reproduce` reads exactly these again"),
+        Column("seed", "long", True, "the config's seed (every fit of the run starts from it)"),
+        Column("library_versions", "string", True, "JSON {package: version} of the libraries the numbers depend on"),
     ),
     merge_key=("version",),
     rules=(

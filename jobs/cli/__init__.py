@@ -150,13 +150,15 @@ def vacuum(
     table: Optional[list[str]] = typer.Option(None, help="a table name (repeatable); default: every table"),
     retain_hours: float = typer.Option(168.0, min=0, help="keep files any version of the last N hours needs "
                                        "(Delta's default 168; less breaks time travel beyond it)"),
+    keep_model_inputs: bool = typer.Option(True, help="keep every table version a registered model run read, so "
+                                           "`pulselake models reproduce` can still read it"),
     lake_root: Optional[str] = typer.Option(None, help="lake location; default $PULSELAKE_LAKE_ROOT or ./lake"),
 ) -> None:
     """Delete files no recent table version references (Delta VACUUM): replaced data and killed writers' leftovers."""
     from jobs.maintenance import vacuum_tables
 
     specs = _tables(table)
-    _maintenance_report(vacuum_tables(started_lake(lake_root), specs, retain_hours))
+    _maintenance_report(vacuum_tables(started_lake(lake_root), specs, retain_hours, keep_model_inputs))
 
 
 @app.command()

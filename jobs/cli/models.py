@@ -117,3 +117,43 @@ def runs(
         table.add_row(run["version"], f"{run['train_start']}..{run['train_end']}", str(run["n_eval_days"]),
                       f"{run['rmse']:.5f}", f"{run['random_walk_rmse']:.5f}", ic, "yes" if run["beat_random_walk"] else "NO")
     Console().print(table)
+
+
+@app.command()
+def reproduce(
+    run_id: str = typer.Argument(..., help="a version from `pulselake models runs`"),
+    score: bool = typer.Option(False, "--score", help="also refit the final model and re-score the days the run "
+                               "predicted, row by row against gold.predictions"),
+    lake_root: Optional[str] = typer.Option(None, help="lake location"),
+) -> None:
+    """Retrain and re-evaluate a registered run on the exact table versions it read (Delta time travel), with its
+    config and seed, and print its metrics beside the recorded ones; exit 1 when anything differs."""
+    from jobs.cli.common import started_lake
+    from jobs.models.reproduce import CannotReproduce, reproduce as run_again
+
+    try:
+        done = run_again(started_lake(lake_root), run_id, score=score)
+    except CannotReproduce as error:
+        console.print(f"[red]cannot reproduce:[/red] {error}")
+        raise typer.Exit(1) from None
+    console.print(f"{run_id}: inputs " + ", ".join(f"{t} v{v}" for t, v in sorted(done.inputs.items()))
+                  + f"; seed {done.run['seed']}; trained on {done.run['train_start']}..{done.run['train_end']}")
+    table = Table(title="recorded vs reproduced (out-of-sample metrics)")
+    for column in ("model", "metric", "recorded", "reproduced", "same"):
+        table.add_column(column)
+    for figure in done.figures:
+        table.add_row(figure.model, figure.metric, _number(figure.recorded), _number(figure.reproduced),
+                      "yes" if figure.equal else "[red]NO[/red]")
+    Console().print(table)
+    if done.predictions is not None:
+        same = int(done.predictions["equal"].sum())
+        console.print(f"predictions: {same} of {len(done.predictions)} re-scored rows equal gold.predictions")
+    for note in done.notes:
+        console.print(f"note: {note}")
+    console.print("identical" if done.identical else "[red]NOT identical[/red]")
+    if not done.identical:
+        raise typer.Exit(1)
+
+
+def _number(value) -> str:
+    return "-" if value is None else repr(value)

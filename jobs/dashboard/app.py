@@ -59,7 +59,7 @@ def main() -> None:
     st.sidebar.caption(f"{len(tickers)} tickers in the lake")
 
     prices = cached("prices", root, ticker)
-    price_panel(ticker, prices, cached("predictions", root, ticker), lake)
+    price_panel(ticker, prices, cached("predictions", root, ticker), cached("model_runs", root), lake)
     sentiment_panel(ticker, prices, cached("sentiment", root, ticker), cached("sentiment", root, ticker, True), lake)
     leaderboard_panel(cached("model_runs", root), lake)
 
@@ -166,7 +166,7 @@ def kafka_panel(root: str) -> None:
              [["topic", "table", "records", "not yet in bronze", "newest record"]], hide_index=True)
 
 
-def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, lake: Lake) -> None:
+def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, runs: pd.DataFrame, lake: Lake) -> None:
     st.header(f"{ticker}: price and predicted next-day move")
     if prices.empty:
         st.info(f"No prices for {ticker}. {empty_message(lake, GOLD_DAILY_FEATURES)}")
@@ -204,6 +204,7 @@ def price_panel(ticker: str, prices: pd.DataFrame, predictions: pd.DataFrame, la
         cols[1].metric("P(up)", f"{latest.prob_up:.0%}")
         cols[2].metric("Predicts", str(latest.target_date))
         cols[3].metric("Model", str(latest.model_version).split("-")[0], help=str(latest.model_version))
+        st.caption(views.provenance(runs, str(latest.model_version)))
         if latest.flagged:
             st.error("FLAGGED: the model did NOT beat the random walk out of sample — treat this prediction as "
                      "noise." + (f" ({latest.flag_reason})" if latest.flag_reason else ""))

@@ -195,3 +195,18 @@ def humanize_seconds(seconds: float) -> str:
     if seconds < 365 * 86400:
         return f"{seconds / 86400:.0f} days"
     return f"{seconds / (365.25 * 86400):.1f} years"
+
+
+def provenance(runs: pd.DataFrame, version: str) -> str:
+    """Which run made a prediction and from which data: the table versions it read, its seed, and how to get the
+    same numbers again; a run registered before input versions were recorded says so."""
+    found = runs[runs["version"] == version] if "version" in runs else runs.iloc[0:0]
+    if found.empty:
+        return f"Run {version} is not in gold.model_runs."
+    run = found.iloc[0]
+    recorded = run.get("input_versions")
+    if not isinstance(recorded, str) or not recorded:
+        return f"Run {version}: its input versions were not recorded, so it cannot be reproduced."
+    inputs = ", ".join(f"{table} v{number}" for table, number in sorted(json.loads(recorded).items()))
+    return (f"Run {version}, trained on {run['train_start']} .. {run['train_end']} with seed {run['seed']}, read "
+            f"{inputs}; `pulselake models reproduce {version}` retrains it on exactly that data.")

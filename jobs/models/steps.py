@@ -42,7 +42,8 @@ def train_intraday(lake: Lake, window: Window, config: IntradayConfig | None = N
     if not lake.exists(BARS_1M):
         report.notes.append("silver.bars_1m does not exist yet: nothing to train on")
         return report
-    bars, windows = load_intraday_samples(lake, config, until=window.end)
+    with lake.pinned() as inputs:  # the table versions this run reads, recorded with it
+        bars, windows = load_intraday_samples(lake, config, until=window.end)
     days = pd.to_datetime(bars["trade_date"]).drop_duplicates() if not bars.empty else pd.Series([], dtype="datetime64[ns]")
     needed = config.walk_forward.min_train_days
     labelled_days = len(set(windows.samples.date[windows.samples.labelled]))
@@ -54,7 +55,7 @@ def train_intraday(lake: Lake, window: Window, config: IntradayConfig | None = N
     if not force and (reason := retrain_not_due(lake, config, days, data_end)):
         report.skipped.append(reason)
         return report
-    fit_and_register(lake, config, windows.samples, data_end, started, report)
+    fit_and_register(lake, config, windows.samples, data_end, started, report, inputs)
     return report
 
 
@@ -70,7 +71,8 @@ def train_and_evaluate(lake: Lake, window: Window, config: ExperimentConfig | No
     started = time.perf_counter()
     config = config or nightly_config(lake.settings)
     report = StepReport(f"models: train + evaluate {config.name}")
-    frame, samples = load_samples(lake, config, until=window.end)
+    with lake.pinned() as inputs:  # the table versions this run reads, recorded with it
+        frame, samples = load_samples(lake, config, until=window.end)
     if not len(samples):
         report.notes.append("no complete feature windows: nothing to train on")
         return report
@@ -78,7 +80,7 @@ def train_and_evaluate(lake: Lake, window: Window, config: ExperimentConfig | No
     if not force and (reason := retrain_not_due(lake, config, frame["trade_date"], data_end)):
         report.skipped.append(reason)
         return report
-    fit_and_register(lake, config, samples, data_end, started, report)
+    fit_and_register(lake, config, samples, data_end, started, report, inputs)
     return report
 
 

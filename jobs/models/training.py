@@ -37,10 +37,24 @@ def retrain_not_due(lake: Lake, config, trade_dates: pd.Series, data_end: date) 
             f"< retrain_every={config.walk_forward.retrain_every}")
 
 
+def library_versions() -> dict[str, str]:
+    """The installed versions of the libraries a run's numbers depend on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("tensorflow", "keras", "numpy", "pandas", "pyspark", "delta-spark"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "absent"
+    return found
+
+
 def fit_and_register(lake: Lake, config, samples: Samples, data_end: date, started: float,
-                     report: StepReport) -> str:
+                     report: StepReport, inputs: dict[str, int] | None = None) -> str:
     """Walk-forward evaluate `config` against every baseline, fit the final model on all labelled samples, save it
-    under <lake>/models and register the run; the report gets the commit and the comparison. Returns the version."""
+    under <lake>/models and register the run with the table versions it read (`inputs`, from `Lake.pinned`); the
+    report gets the commit and the comparison. Returns the version."""
     threads = lake.settings.tf_threads
     result = walk_forward(samples, config, threads=threads)
     labelled = samples.take(samples.labelled)
@@ -66,6 +80,8 @@ def fit_and_register(lake: Lake, config, samples: Samples, data_end: date, start
         "random_walk_rmse": rw["rmse"]["value"], "beat_random_walk": result.beat_random_walk(),
         "metrics_json": registry.metrics_json(result.metrics, result.folds),
         "seconds": round(time.perf_counter() - started, 2),
+        "input_versions": json.dumps(inputs, sort_keys=True) if inputs is not None else None,
+        "seed": int(config.seed), "library_versions": json.dumps(library_versions(), sort_keys=True),
     })
     report.add_written(registered)
     report.notes.append(

@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -151,6 +153,7 @@ class Lake:
         self.commit_attempts = commit_attempts
         self._ensured: set[TableSpec] = set()  # specs checked against the table on disk
         self.touched = Touched()  # the tables read and written, for checking steps against their declarations
+        self._pins = threading.local()  # per thread: {table: version} of an open `pinned` block
         if spark is not None:  # this lake's object-store settings, for a session built for another lake
             for key, value in settings.hadoop_conf().items():
                 spark.conf.set(key.removeprefix("spark.hadoop."), value)
@@ -188,11 +191,20 @@ class Lake:
         self._ensured.add(spec)
 
     def _check_schema(self, spec: TableSpec) -> None:
-        """A table on disk must have exactly the spec's columns: a clear error beats a confusing write failure."""
+        """A table on disk must have exactly the spec's columns: a clear error beats a confusing write failure.
+        Columns the spec added since, all nullable, are added to the table (Delta's ADD COLUMNS; older rows read
+        NULL), so a registry or a table of facts survives a new optional column."""
         on_disk = {f.name: f.dataType.simpleString() for f in SparkDeltaTable.forPath(self.spark, self.uri(spec)).toDF().schema}
         declared = {f.name: f.dataType.simpleString() for f in StructType.fromDDL(spec.spark_ddl())}
         missing = [c for c in declared if c not in on_disk]
         extra = [c for c in on_disk if c not in declared]
+        if missing and not extra and all(spec.column(c).nullable for c in missing):
+            claim_writer(self.settings)
+            columns = ", ".join(f"`{c}` {declared[c]}" for c in missing)
+            self.spark.sql(f"ALTER TABLE delta.`{self.uri(spec)}` ADD COLUMNS ({columns})")
+            log.info("%s: added the columns lake_schema declares since it was created: %s", spec.name, missing)
+            on_disk.update({c: declared[c] for c in missing})
+            missing = []
         if missing or extra:
             raise ValueError(f"the table at {self.uri(spec)} disagrees with lake_schema {spec.name}: it lacks columns "
                              f"{missing} and has undeclared columns {extra}")
@@ -213,6 +225,29 @@ class Lake:
 
     def version(self, spec: TableSpec) -> int:
         return self.delta_table(spec).version()
+
+    def missing_files(self, spec: TableSpec, version: int) -> int:
+        """How many data files of `version` are gone (VACUUM deleted them): 0 means it can still be read by time
+        travel. Raises when the version's log entry itself is gone."""
+        import pyarrow.fs as pafs
+
+        from jobs.resources.storage import arrow_filesystem
+
+        uris = DeltaTable(self.uri(spec), version=version, storage_options=self._storage_options()).file_uris()
+        if not uris:
+            return 0
+        fs, _ = arrow_filesystem(self.uri(spec), self.settings.storage_options)
+        paths = [arrow_filesystem(uri, self.settings.storage_options)[1] for uri in uris]
+        return sum(info.type == pafs.FileType.NotFound for info in fs.get_file_info(paths))
+
+    def commit_time(self, spec: TableSpec, version: int):
+        """When `version` was committed (UTC), from the Delta log."""
+        from datetime import datetime, timezone
+
+        for entry in self.delta_table(spec).history():
+            if entry.get("version") == version:
+                return datetime.fromtimestamp(entry["timestamp"] / 1000, timezone.utc)
+        raise ValueError(f"{spec.name} has no version {version} in its log history")
 
     def partition_values(self, spec: TableSpec, column: str | None = None) -> list:
         """The values of a partition column (default the first) among the table's live files, sorted, from the
@@ -258,10 +293,27 @@ class Lake:
         self.ensure(spec)
         # Always one pinned version: Spark re-runs a cached plan whose path a later write touches, and an
         # unpinned plan would then see that write (a read, a cache, a write, then the cache, changes meaning).
+        # Inside a `pinned` block a table is read at the version the block holds for it.
+        pins = getattr(self._pins, "versions", None)
+        if version is None and pins is not None:
+            version = pins.setdefault(spec.name, self.version(spec))
         pinned = self.version(spec) if version is None else version
         df = self.spark.read.format("delta").option("versionAsOf", pinned).load(self.uri(spec)).select(*spec.column_names)
         conditions = [*(where or []), *(filters or [])]
         return df.where(filters_to_sql(conditions)) if conditions else df
+
+    @contextmanager
+    def pinned(self, versions: Mapping[str, int] | None = None) -> Iterator[dict[str, int]]:
+        """Within the block (this thread), every `read` of a table uses one version: the one `versions` names,
+        else the version it first read; yields that {table: version} record as it fills. A model run keeps it, so
+        `pulselake models reproduce` can read exactly the same data again by time travel."""
+        outer = getattr(self._pins, "versions", None)
+        record: dict[str, int] = dict(versions or {})
+        self._pins.versions = record
+        try:
+            yield record
+        finally:
+            self._pins.versions = outer
 
     def read_small(
         self,

@@ -71,6 +71,7 @@ def test_dashboard_renders_its_charts_and_follows_the_ticker_selection(dashboard
             assert "Predicted return" in text and ("FLAGGED: the model did NOT beat the random walk" in text
                                                    or "The model beat the random walk out of sample" in text)
             assert "Per subreddit" in text and "random_walk" in text and "lstm" in text
+            assert "read gold.daily_features v" in text and "pulselake models reproduce tiny-" in text  # provenance
             before = shown(page)
             page.screenshot(path=str(ARTIFACTS / "dashboard_first_ticker.png"), full_page=True)
 

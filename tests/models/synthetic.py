@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from jobs.models.config import ExperimentConfig, Network, Universe, WalkForward
+from lake_schema.prices import GOLD_DAILY_FEATURES
 
 
 def panel(tickers=("AAA", "BBB", "CCC", "DDD"), days: int = 140, seed: int = 0, start: str = "2010-01-04") -> pd.DataFrame:
@@ -40,3 +41,17 @@ def tiny_config(**overrides) -> ExperimentConfig:
     )
     base.update(overrides)
     return ExperimentConfig(**base)
+
+
+def write_features(lake, frame: pd.DataFrame) -> None:
+    """A panel as gold.daily_features (the columns the models read, the rest filled plainly), replacing the table."""
+    out = frame.copy()
+    out["trade_date"] = out["trade_date"].dt.date
+    out["trade_month"] = out["trade_date"].map(lambda d: d.strftime("%Y-%m"))
+    out["sector"] = "Tech"
+    out["adj_close"] = 100.0
+    out["volume"] = 1000
+    out["log_return_1d"] = np.log1p(out["return_1d"])
+    out = out.astype(object).where(out.notna(), None)
+    lake.overwrite(GOLD_DAILY_FEATURES, lake.spark.createDataFrame(
+        out[GOLD_DAILY_FEATURES.column_names].to_dict("records"), schema=GOLD_DAILY_FEATURES.spark_ddl()))

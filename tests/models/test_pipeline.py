@@ -15,24 +15,10 @@ from jobs.models.features import build_samples
 from jobs.models.lstm import LstmPredictor
 from jobs.window import Window
 from lake_schema.models import MODEL_RUNS, PREDICTIONS
-from lake_schema.prices import GOLD_DAILY_FEATURES
-from tests.models.synthetic import panel, tiny_config
+from tests.models.synthetic import panel, tiny_config, write_features
 from tests.windows import LATEST
 
 pytestmark = pytest.mark.slow  # minutes of Spark work or a private service: `make test` runs it, `make test-fast` does not
-
-
-def write_features(lake, frame: pd.DataFrame) -> None:
-    out = frame.copy()
-    out["trade_date"] = out["trade_date"].dt.date
-    out["trade_month"] = out["trade_date"].map(lambda d: d.strftime("%Y-%m"))
-    out["sector"] = "Tech"
-    out["adj_close"] = 100.0
-    out["volume"] = 1000
-    out["log_return_1d"] = np.log1p(out["return_1d"])
-    out = out.astype(object).where(out.notna(), None)
-    lake.overwrite(GOLD_DAILY_FEATURES, lake.spark.createDataFrame(
-        out[GOLD_DAILY_FEATURES.column_names].to_dict("records"), schema=GOLD_DAILY_FEATURES.spark_ddl()))
 
 
 def test_train_registers_a_run_and_score_writes_predictions_from_it(lake):

@@ -124,15 +124,23 @@ def test_writing_data_without_a_declared_column_is_a_clear_error(lake, spark):
         lake.append(EVENTS, events(spark, [row("a", D1, 1.0)]).drop("tags"))
 
 
-def test_a_table_on_disk_that_disagrees_with_lake_schema_is_refused(lake, spark):
+def test_a_table_on_disk_that_disagrees_with_lake_schema_is_refused_unless_it_only_lacks_nullable_columns(lake, spark):
     lake.append(EVENTS, events(spark, [row("a", D1, 1.0)]))
-    wider = TableSpec(EVENTS.name, "", (*EVENTS.columns, Column("extra", "string")), EVENTS.partition_by, EVENTS.merge_key)
+    required = TableSpec(EVENTS.name, "", (*EVENTS.columns, Column("extra", "string", False)), EVENTS.partition_by,
+                         EVENTS.merge_key)
     with pytest.raises(ValueError, match="lacks columns \\['extra'\\]"):
-        lake.ensure(wider)
+        lake.ensure(required)
     retyped = TableSpec(EVENTS.name, "", tuple(Column(c.name, "long") if c.name == "amount" else c for c in EVENTS.columns),
                         EVENTS.partition_by, EVENTS.merge_key)
     with pytest.raises(ValueError, match="amount is double there, bigint in lake_schema. Rebuild it"):
         Lake(spark, lake.settings).ensure(retyped)
+
+    # A column the spec added since, nullable: Delta adds it, the old rows read NULL, delta-rs reads it too.
+    wider = TableSpec(EVENTS.name, "", (*EVENTS.columns, Column("extra", "string")), EVENTS.partition_by, EVENTS.merge_key)
+    evolved = Lake(spark, lake.settings)
+    evolved.append(wider, spark.createDataFrame([(*row("b", D1, 2.0), "new")], wider.spark_ddl()))
+    assert sorted((r.event_id, r.extra) for r in evolved.read(wider).collect()) == [("a", None), ("b", "new")]
+    assert set(evolved.read_rows(wider).column("extra").to_pylist()) == {"new", None}
 
 
 def test_row_filters_skip_files_their_statistics_rule_out(lake, spark):
