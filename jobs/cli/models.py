@@ -125,35 +125,41 @@ def reproduce(
     score: bool = typer.Option(False, "--score", help="also refit the final model and re-score the days the run "
                                "predicted, row by row against gold.predictions"),
     lake_root: Optional[str] = typer.Option(None, help="lake location"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show Spark's and TensorFlow's logs live; they "
+                                 "always go to the log file"),
 ) -> None:
     """Retrain and re-evaluate a registered run on the exact table versions it read (Delta time travel), with its
     config and seed, and print its metrics beside the recorded ones; exit 1 when anything differs."""
-    from jobs.cli.common import started_lake
+    from jobs.cli.common import settings_for, started_lake
     from jobs.models.reproduce import CannotReproduce, reproduce as run_again
+    from jobs.resources.run_log import captured_output, quiet_tensorflow, run_log_path
 
-    try:
-        done = run_again(started_lake(lake_root), run_id, score=score)
-    except CannotReproduce as error:
-        console.print(f"[red]cannot reproduce:[/red] {error}")
-        raise typer.Exit(1) from None
-    console.print(f"{run_id}: inputs " + ", ".join(f"{t} v{v}" for t, v in sorted(done.inputs.items()))
+    quiet_tensorflow()
+    with captured_output(run_log_path(settings_for(lake_root), "models-reproduce"), verbose) as out:
+        try:
+            done = run_again(started_lake(lake_root, out), run_id, score=score)
+        except CannotReproduce as error:
+            out.print(f"[red]cannot reproduce:[/red] {error}")
+            raise typer.Exit(1) from None
+        out.print(f"{run_id}: inputs " + ", ".join(f"{t} v{v}" for t, v in sorted(done.inputs.items()))
                   + f"; seed {done.run['seed']}; trained on {done.run['train_start']}..{done.run['train_end']}")
-    table = Table(title="recorded vs reproduced (out-of-sample metrics)")
-    for column in ("model", "metric", "recorded", "reproduced", "same"):
-        table.add_column(column)
-    for figure in done.figures:
-        table.add_row(figure.model, figure.metric, _number(figure.recorded), _number(figure.reproduced),
-                      "yes" if figure.equal else "[red]NO[/red]")
-    Console().print(table)
-    if done.predictions is not None:
-        same = int(done.predictions["equal"].sum())
-        console.print(f"predictions: {same} of {len(done.predictions)} re-scored rows equal gold.predictions")
-    for note in done.notes:
-        console.print(f"note: {note}")
-    console.print("identical" if done.identical else "[red]NOT identical[/red]")
-    if not done.identical:
-        raise typer.Exit(1)
+        table = Table(title="recorded vs reproduced (out-of-sample metrics, 12 significant digits shown)")
+        for column in ("model", "metric", "recorded", "reproduced", "same"):
+            table.add_column(column, no_wrap=True)
+        for figure in done.figures:
+            table.add_row(figure.model, figure.metric, _number(figure.recorded), _number(figure.reproduced),
+                          "yes" if figure.equal else "[red]NO[/red]")
+        out.print(table)
+        if done.predictions is not None:
+            rows = len(done.predictions)
+            out.print(f"predictions: {int(done.predictions['equal'].sum())} of {rows} re-scored rows equal "
+                      "gold.predictions" if rows else "predictions: this run wrote none to gold.predictions")
+        for note in done.notes:
+            out.print(f"note: {note}")
+        out.print("identical" if done.identical else "[red]NOT identical[/red]")
+        if not done.identical:
+            raise typer.Exit(1)
 
 
 def _number(value) -> str:
-    return "-" if value is None else repr(value)
+    return "-" if value is None else f"{value:.12g}"

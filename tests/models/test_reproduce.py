@@ -19,7 +19,7 @@ from tests.windows import LATEST
 pytestmark = pytest.mark.slow  # two trainings of a tiny model and a reproduction
 
 
-def test_a_run_reproduces_after_its_inputs_changed_and_names_an_input_vacuum_deleted(lake):
+def test_a_run_reproduces_after_its_inputs_changed_and_names_an_input_vacuum_deleted(lake, capfd):
     config = tiny_config()
     config.walk_forward.max_folds = 1
     write_features(lake, panel(days=130, seed=1))
@@ -35,12 +35,14 @@ def test_a_run_reproduces_after_its_inputs_changed_and_names_an_input_vacuum_del
 
     from jobs.cli import app
 
+    capfd.readouterr()
     done = CliRunner().invoke(app, ["models", "reproduce", run["version"], "--score",
                                     "--lake-root", lake.settings.lake_root], env={"COLUMNS": "200"})
-    assert done.exit_code == 0, done.output
-    assert f"gold.daily_features v{pinned}" in done.output and "NO" not in done.output
-    assert "predictions: 4 of 4 re-scored rows equal gold.predictions" in done.output
-    assert done.output.rstrip().endswith("identical")
+    printed = capfd.readouterr().err  # the command prints on the terminal's stderr; the rest goes to its log
+    assert done.exit_code == 0, printed
+    assert f"gold.daily_features v{pinned}" in printed and "NO" not in printed
+    assert "predictions: 4 of 4 re-scored rows equal gold.predictions" in printed
+    assert "\nidentical\n" in printed and "full log: " in printed
     assert lake.row_count(PREDICTIONS) == 4  # reproducing writes nothing
 
     kept = vacuum_tables(lake, [GOLD_DAILY_FEATURES], retain_hours=0)  # the run's version is kept by default
