@@ -144,7 +144,7 @@ def silver(lake: Lake, window: Window) -> StepReport:
     return report
 
 
-@step("prices.gold", reads=[SILVER_DAILY_BARS, SYMBOLS], writes=[GOLD_DAILY_FEATURES], windowed=True,
+@step("prices.gold", reads=[BRONZE_DAILY_BARS, SILVER_DAILY_BARS, SYMBOLS], writes=[GOLD_DAILY_FEATURES], windowed=True,
       description="daily features for the window's months")
 @timed
 def gold(lake: Lake, window: Window) -> StepReport:

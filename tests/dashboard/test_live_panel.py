@@ -14,6 +14,7 @@ import pytest
 
 from jobs.models import live
 from jobs.models.scorecard import MIN_VERDICT
+from jobs.resources.lake import Lake
 from lake_schema.models import LIVE_PREDICTIONS, LIVE_SCORECARD
 from tests.dashboard.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served_dashboard
 from jobs.local.replay.finnhub_ws import FinnhubReplayConfig
@@ -71,7 +72,7 @@ def run_available_now(lake, **config) -> tuple[list, list]:
     return reports, scored
 
 
-def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka, tmp_path, monkeypatch):
+def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka, tmp_path):
     from playwright.sync_api import sync_playwright
 
     days = last_days(6)
@@ -79,7 +80,7 @@ def test_the_stream_scores_live_and_the_dashboard_follows_it(spark, lake, kafka,
     assert trained.tables, trained.notes
     config_file = tmp_path / "intraday_test.toml"
     config_file.write_text(config_toml(tiny_intraday_config()))
-    monkeypatch.setenv("PULSELAKE_INTRADAY_CONFIG", str(config_file))  # the stream (this process) scores with it
+    lake = Lake(spark, lake.settings.model_copy(update={"intraday_config": str(config_file)}))  # the stream scores with it
     for cache in (live.LOADS, live._CURRENT, live._LOADED):
         cache.clear()
 

@@ -59,7 +59,7 @@ def test_every_table_has_a_writer_and_every_topic_a_reader_and_a_local_source():
 
 
 def test_dependencies_come_from_the_data():
-    assert [s.name for s in upstream(step("prices.gold"))] == ["prices.symbols", "prices.silver"]
+    assert [s.name for s in upstream(step("prices.gold"))] == ["prices.bronze", "prices.symbols", "prices.silver"]
     assert [s.name for s in upstream(step("trades.closed_days"))] == ["trades.bronze"]
     assert upstream(step("prices.land")) == []
     with pytest.raises(KeyError, match="no step 'prices.platinum'"):
