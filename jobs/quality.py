@@ -33,10 +33,6 @@ def first_failed_rule(spec: TableSpec, action: str = "quarantine") -> Column:
     return reason
 
 
-def has_quarantine_rules(spec: TableSpec) -> bool:
-    return any(rule.action == "quarantine" for rule in spec.rules)
-
-
 def has_rules(spec: TableSpec) -> bool:
     """Whether a write of `spec` is judged by the lake: it declares quarantine or warn rules."""
     return bool(spec.rules)
@@ -135,7 +131,7 @@ def enforce_rules(df: DataFrame, spec: TableSpec) -> RuleSplit:
     Batches are "<table>__<partition value>", as `quarantine_batches` names them, so a step's own rejects
     and the lake's share a partition's batch; "<table>__all" for an unpartitioned table, "<table>__null"
     for a NULL partition value."""
-    if not spec.rules:
+    if not has_rules(spec):
         return RuleSplit(df)
     flagged = df.withColumn(_LAKE_REASON, first_failed_rule(spec)).persist(StorageLevel.MEMORY_AND_DISK)
     partition = spec.partition_by[0] if spec.partition_by else None

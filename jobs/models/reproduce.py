@@ -124,7 +124,7 @@ def _rescore(lake: Lake, run: dict, config, samples, threads: int | None) -> pd.
     """The final model refitted from the seed on every labelled sample, predicting the days this run scored."""
     if not lake.exists(PREDICTIONS):
         return pd.DataFrame(columns=["ticker", "as_of_date", "recorded", "reproduced", "equal"])
-    made = lake.read(PREDICTIONS).where(f"model_version = '{run['version']}'").select(
+    made = lake.read(PREDICTIONS, filters=[("model_version", "=", run["version"])]).select(
         "ticker", "as_of_date", "predicted_return").toPandas()
     labelled = samples.take(samples.labelled)
     final = LstmPredictor(config.network, config.window, samples.feature_names, config.seed, threads=threads).fit(labelled)

@@ -229,15 +229,18 @@ class Lake:
     def missing_files(self, spec: TableSpec, version: int) -> int:
         """How many data files of `version` are gone (VACUUM deleted them): 0 means it can still be read by time
         travel. Raises when the version's log entry itself is gone."""
+        from urllib.parse import unquote
+
         import pyarrow.fs as pafs
 
         from jobs.resources.storage import arrow_filesystem
 
-        uris = DeltaTable(self.uri(spec), version=version, storage_options=self._storage_options()).file_uris()
-        if not uris:
+        actions = self._add_actions(DeltaTable(self.uri(spec), version=version, storage_options=self._storage_options()))
+        if not actions.num_rows:
             return 0
-        fs, _ = arrow_filesystem(self.uri(spec), self.settings.storage_options)
-        paths = [arrow_filesystem(uri, self.settings.storage_options)[1] for uri in uris]
+        fs, root = arrow_filesystem(self.uri(spec), self.settings.storage_options)
+        # one filesystem for the table; the log's paths are relative to its root (and URL-encoded, as Delta writes them)
+        paths = [f"{root.rstrip('/')}/{unquote(name)}" for name in actions.column("path").to_pylist()]
         return sum(info.type == pafs.FileType.NotFound for info in fs.get_file_info(paths))
 
     def commit_time(self, spec: TableSpec, version: int):
@@ -296,7 +299,9 @@ class Lake:
         # Inside a `pinned` block a table is read at the version the block holds for it.
         pins = getattr(self._pins, "versions", None)
         if version is None and pins is not None:
-            version = pins.setdefault(spec.name, self.version(spec))
+            if spec.name not in pins:
+                pins[spec.name] = self.version(spec)
+            version = pins[spec.name]
         pinned = self.version(spec) if version is None else version
         df = self.spark.read.format("delta").option("versionAsOf", pinned).load(self.uri(spec)).select(*spec.column_names)
         conditions = [*(where or []), *(filters or [])]
